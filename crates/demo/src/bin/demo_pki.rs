@@ -1,0 +1,446 @@
+//! demo_pki: the certificate story as a tool. Become a CA, make a site key and a Certificate
+//! Signing Request, sign it, and read the result.
+//!
+//! Usage: demo_pki <ca|csr|sign|inspect|demo> [OPTIONS]   (demo_pki help <command> for each)
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use https_demo::files::{self, Output, PRIVATE, PUBLIC};
+use https_demo::keys::{self, KeyType};
+use https_demo::layout::{self, Layout};
+use https_demo::passphrase::Source;
+use https_demo::pki::{self, inspect::show_time, names::Subject};
+
+const KEY_ENV: &str = "DEMO_PKI_PASSPHRASE";
+const CA_KEY_ENV: &str = "DEMO_PKI_CA_PASSPHRASE";
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Become a CA, make keys and CSRs, sign them, inspect certificates."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a CA: a new private key and a self-signed CA certificate (10 years, loopback-only by default).
+    Ca(CaArgs),
+    /// Create a site private key and a Certificate Signing Request for the names you give.
+    Csr(CsrArgs),
+    /// Check a CSR's signature and sign it with a CA, giving a site certificate (at most 825 days).
+    Sign(SignArgs),
+    /// Show certificates (every one of a chain, in order) or CSRs the way a person reads them.
+    Inspect(InspectArgs),
+    /// Make the demo's whole bundled set again: a fresh CA, site key, CSR, certificate and passphrase.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct SubjectArgs {
+    /// Two-letter country code (C), e.g. US.
+    #[arg(long)]
+    country: Option<String>,
+    /// State or province (ST).
+    #[arg(long)]
+    state: Option<String>,
+    /// Locality or city (L).
+    #[arg(long)]
+    locality: Option<String>,
+    /// Organisation (O).
+    #[arg(long)]
+    org: Option<String>,
+}
+
+#[derive(Args)]
+struct NewKeyArgs {
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072 or rsa4096.
+    #[arg(long, default_value = "ecdsa-p256")]
+    key_type: KeyType,
+    /// File whose first line is the passphrase that encrypts the new key (else $DEMO_PKI_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Write the key unencrypted. Anyone who can read the file can then use the key.
+    #[arg(long, conflicts_with = "passphrase_file")]
+    no_passphrase: bool,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct CaArgs {
+    /// Where to write the CA certificate (give it to clients to trust).
+    #[arg(long, default_value = "ca_public_key.pem")]
+    cert: PathBuf,
+    /// Where to write the CA private key. Keep it secret and out of any repository.
+    #[arg(long, default_value = "ca_private_key.pem")]
+    key: PathBuf,
+    /// Common name (CN) of the CA.
+    #[arg(long, default_value = "HTTPS Demo CA")]
+    cn: String,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    /// Days the CA is valid.
+    #[arg(long, default_value_t = pki::validity::DEFAULT_CA_DAYS)]
+    days: i64,
+    /// A name or ADDR/PREFIX range the CA may vouch for (repeatable). Default: localhost, 127.0.0.0/8, ::1/128.
+    #[arg(long, value_name = "NAME")]
+    permit: Vec<String>,
+    /// Let the CA vouch for any name. Anyone who trusts it is then exposed if its key leaks.
+    #[arg(long, conflicts_with = "permit")]
+    no_name_constraints: bool,
+    #[command(flatten)]
+    new_key: NewKeyArgs,
+}
+
+#[derive(Args)]
+struct CsrArgs {
+    /// A DNS name or IP address the certificate is for (repeatable): IPs become IP SANs, the rest DNS names.
+    #[arg(long = "name", value_name = "NAME", required = true)]
+    names: Vec<String>,
+    /// Where to write the site's private key.
+    #[arg(long, default_value = "site_private_key.pem")]
+    key: PathBuf,
+    /// Where to write the CSR.
+    #[arg(long, default_value = "site_csr.pem")]
+    csr: PathBuf,
+    /// Common name (CN); default: the first --name.
+    #[arg(long)]
+    cn: Option<String>,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    #[command(flatten)]
+    new_key: NewKeyArgs,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The Certificate Signing Request to sign.
+    #[arg(long, default_value = "site_csr.pem")]
+    csr: PathBuf,
+    /// The CA certificate.
+    #[arg(long, default_value = "ca_public_key.pem")]
+    ca_cert: PathBuf,
+    /// The CA private key.
+    #[arg(long, default_value = "ca_private_key.pem")]
+    ca_key: PathBuf,
+    /// File whose first line is the CA key's passphrase (else $DEMO_PKI_CA_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    ca_passphrase_file: Option<PathBuf>,
+    /// Where to write the signed certificate.
+    #[arg(long, default_value = "site_public_key.pem")]
+    out: PathBuf,
+    /// Days the certificate is valid (at most 825; default 2 years 3 months, like mkcert).
+    #[arg(long)]
+    days: Option<i64>,
+    /// Also allow the certificate to identify a TLS client (clientAuth), not only a server.
+    #[arg(long)]
+    client_auth: bool,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// PEM files holding certificates (a chain is shown in order) or CSRs.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// The repository root whose certificates/, ca_certificates_for_client/ and secret/ are rewritten.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Key algorithm of the site key.
+    #[arg(long, default_value = "ecdsa-p256")]
+    key_type: KeyType,
+    /// Key algorithm of the CA key.
+    #[arg(long, default_value = "ecdsa-p256")]
+    ca_key_type: KeyType,
+    /// Keep the new CA's key at this path (outside the repository), encrypted. By default it is discarded.
+    #[arg(long, value_name = "PATH")]
+    keep_ca_key: Option<PathBuf>,
+    /// File whose first line is the passphrase for --keep-ca-key (else $DEMO_PKI_CA_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE", requires = "keep_ca_key")]
+    ca_passphrase_file: Option<PathBuf>,
+    /// Replace the existing set.
+    #[arg(long)]
+    force: bool,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo_pki: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Ca(a) => ca(a),
+        Command::Csr(a) => csr(a),
+        Command::Sign(a) => sign(a),
+        Command::Inspect(a) => inspect(a),
+        Command::Demo(a) => demo(a),
+    }
+}
+
+fn subject(args: SubjectArgs, common_name: String) -> Subject {
+    Subject {
+        country: args.country,
+        state: args.state,
+        locality: args.locality,
+        organization: args.org,
+        common_name,
+    }
+}
+
+/// The new key as PEM, encrypted unless --no-passphrase.
+fn encode_new_key(
+    key: &https_demo::pki::KeyPair,
+    args: &NewKeyArgs,
+    purpose: &str,
+) -> Result<https_demo::keys::SecretString> {
+    let pass = if args.no_passphrase {
+        None
+    } else {
+        let source = Source {
+            file: args.passphrase_file.as_deref(),
+            flag: "--passphrase-file",
+            env_var: KEY_ENV,
+            purpose,
+        };
+        Some(source.read_new()?)
+    };
+    keys::to_pem(key, pass.as_deref().map(|s| s.as_str()))
+}
+
+fn key_note(args: &NewKeyArgs) -> &'static str {
+    if args.no_passphrase {
+        "UNENCRYPTED, mode 0600"
+    } else {
+        "encrypted with your passphrase, mode 0600"
+    }
+}
+
+fn ca(a: CaArgs) -> Result<()> {
+    files::check_free(&[&a.cert, &a.key], a.new_key.force)?;
+    let permitted: Vec<String> = match (a.no_name_constraints, a.permit.is_empty()) {
+        (true, _) => vec![],
+        (false, true) => pki::names::LOCAL_ONLY
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        (false, false) => a.permit.clone(),
+    };
+    let new = pki::ca::create(&pki::ca::CaRequest {
+        subject: &subject(a.subject, a.cn),
+        key_type: a.new_key.key_type,
+        days: a.days,
+        permitted: &permitted,
+    })?;
+    let key_pem = encode_new_key(
+        &new.key,
+        &a.new_key,
+        &format!("the new CA key {}", a.key.display()),
+    )?;
+    files::write_all(
+        &[
+            Output {
+                path: &a.key,
+                contents: key_pem.as_bytes(),
+                mode: PRIVATE,
+            },
+            Output {
+                path: &a.cert,
+                contents: new.cert_pem.as_bytes(),
+                mode: PUBLIC,
+            },
+        ],
+        a.new_key.force,
+    )?;
+    println!("Created a new CA with an {} key.", a.new_key.key_type);
+    println!(
+        "The CA certificate is at {}: give it to the clients that should trust this CA.",
+        a.cert.display()
+    );
+    println!(
+        "The CA key is at {} ({}). Keep it secret: whoever holds it can vouch for any site to everyone who trusts the CA.",
+        a.key.display(),
+        key_note(&a.new_key)
+    );
+    if permitted.is_empty() {
+        println!("This CA may vouch for ANY name (no name constraints).");
+    } else {
+        println!(
+            "This CA may vouch only for: {} (critical name constraints).",
+            permitted.join(", ")
+        );
+    }
+    println!("It expires on {}.", show_time(new.not_after));
+    println!("Next: demo_pki csr --name localhost --name 127.0.0.1 --name ::1");
+    Ok(())
+}
+
+fn csr(a: CsrArgs) -> Result<()> {
+    files::check_free(&[&a.key, &a.csr], a.new_key.force)?;
+    let cn = a.cn.clone().unwrap_or_else(|| a.names[0].clone());
+    let new = pki::csr::create(&pki::csr::CsrRequest {
+        subject: &subject(a.subject, cn),
+        names: &a.names,
+        key_type: a.new_key.key_type,
+    })?;
+    let key_pem = encode_new_key(
+        &new.key,
+        &a.new_key,
+        &format!("the new site key {}", a.key.display()),
+    )?;
+    files::write_all(
+        &[
+            Output {
+                path: &a.key,
+                contents: key_pem.as_bytes(),
+                mode: PRIVATE,
+            },
+            Output {
+                path: &a.csr,
+                contents: new.csr_pem.as_bytes(),
+                mode: PUBLIC,
+            },
+        ],
+        a.new_key.force,
+    )?;
+    println!(
+        "Created an {} key and a request for {}.",
+        a.new_key.key_type,
+        a.names.join(", ")
+    );
+    println!(
+        "The request is at {}: send it to the CA. The key is at {} ({}): it never leaves this machine.",
+        a.csr.display(),
+        a.key.display(),
+        key_note(&a.new_key)
+    );
+    println!(
+        "Next: demo_pki sign --csr {} --ca-cert ca_public_key.pem --ca-key ca_private_key.pem",
+        a.csr.display()
+    );
+    Ok(())
+}
+
+fn sign(a: SignArgs) -> Result<()> {
+    files::check_free(&[&a.out], a.force)?;
+    let csr_pem = files::read_text(&a.csr, "CSR")?;
+    let source = Source {
+        file: a.ca_passphrase_file.as_deref(),
+        flag: "--ca-passphrase-file",
+        env_var: CA_KEY_ENV,
+        purpose: &format!("the CA key {}", a.ca_key.display()),
+    };
+    let ca = pki::sign::Ca::load(&a.ca_cert, &a.ca_key, || source.read())?;
+    let signed = pki::sign::sign_csr(
+        &csr_pem,
+        &a.csr.display().to_string(),
+        &ca,
+        &pki::sign::SignRequest {
+            days: a.days,
+            client_auth: a.client_auth,
+        },
+    )?;
+    files::write_atomic(&a.out, signed.cert_pem.as_bytes(), PUBLIC, a.force)?;
+    println!(
+        "The CSR's signature verifies. Signed a certificate for {} with the CA \"{}\".",
+        signed.names.join(", "),
+        ca.name
+    );
+    println!(
+        "The certificate is at {}. It expires on {}.",
+        a.out.display(),
+        show_time(signed.not_after)
+    );
+    println!("Next: demo_pki inspect {}", a.out.display());
+    Ok(())
+}
+
+fn inspect(a: InspectArgs) -> Result<()> {
+    for (i, file) in a.files.iter().enumerate() {
+        let text = files::read_text(file, "file")?;
+        if i > 0 {
+            println!();
+        }
+        print!(
+            "{}",
+            pki::inspect::inspect_pem(&text, &file.display().to_string())?
+        );
+    }
+    Ok(())
+}
+
+fn demo(a: DemoArgs) -> Result<()> {
+    let layout = Layout::new(&a.root);
+    let ca_pass = match &a.keep_ca_key {
+        Some(path) => Some(
+            Source {
+                file: a.ca_passphrase_file.as_deref(),
+                flag: "--ca-passphrase-file",
+                env_var: CA_KEY_ENV,
+                purpose: &format!("the CA key {}", path.display()),
+            }
+            .read_new()?,
+        ),
+        None => None,
+    };
+    let set = pki::demo_set::create(&pki::demo_set::DemoSetRequest {
+        layout: &layout,
+        site_key_type: a.key_type,
+        ca_key_type: a.ca_key_type,
+        ca_key_out: a
+            .keep_ca_key
+            .as_deref()
+            .zip(ca_pass.as_deref().map(|s| s.as_str())),
+        force: a.force,
+    })?;
+    let at = |p: &str| a.root.join(p).display().to_string();
+    println!("Made a fresh demo set under {}:", a.root.display());
+    println!(
+        "  CA certificate    {} (loopback only; expires {})",
+        at(layout::CA_CERT),
+        show_time(set.ca_not_after)
+    );
+    println!(
+        "  site certificate  {} (localhost, 127.0.0.1, ::1; expires {})",
+        at(layout::SITE_CERT),
+        show_time(set.site_not_after)
+    );
+    println!(
+        "  site key          {} (encrypted, mode 0600)",
+        at(layout::SITE_KEY)
+    );
+    println!("  site CSR          {}", at(layout::SITE_CSR));
+    println!("  passphrase        {}", at(layout::PASSPHRASE));
+    match &a.keep_ca_key {
+        Some(p) => println!(
+            "The CA key is at {} (encrypted, mode 0400). Keep it secret.",
+            p.display()
+        ),
+        None => {
+            println!("The CA key was discarded: nobody can sign another certificate under this CA.")
+        }
+    }
+    println!(
+        "Clients that trusted the previous CA must now trust {} instead.",
+        at(layout::CA_CERT)
+    );
+    Ok(())
+}

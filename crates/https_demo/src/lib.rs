@@ -1,0 +1,13 @@
+//! The logic behind the HTTPS demo. Data flows one way: the binaries call this library, and it
+//! calls rustls, hyper, reqwest and rcgen.
+//!
+//! - [`pki`]: become a CA, make a key and a CSR, sign it, inspect certificates.
+//! - [`keys`] and [`passphrase`]: private keys and how they are unlocked.
+//! - [`files`]: atomic, no-clobber writes; keys with mode 0600.
+//! - [`layout`]: where the bundled certificates live.
+
+pub mod files;
+pub mod keys;
+pub mod layout;
+pub mod passphrase;
+pub mod pki;

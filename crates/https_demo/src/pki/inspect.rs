@@ -1,0 +1,389 @@
+//! Step 4: read a certificate the way a person does. The one sentence that sums it up is
+//! "From A to B I am X according to Y": valid from, valid to, the names, the issuer.
+
+use std::fmt::Write as _;
+
+use ::time::OffsetDateTime;
+use anyhow::{Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::*;
+
+use super::validity;
+
+/// What a person wants to know about one certificate.
+#[derive(Clone, Debug)]
+pub struct CertSummary {
+    pub subject: String,
+    pub issuer: String,
+    pub issuer_name: String,
+    /// The subjectAltNames; when there are none, the common name stands in.
+    pub names: Vec<String>,
+    pub has_sans: bool,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub key: String,
+    pub signature: String,
+    pub serial: String,
+    pub sha256: String,
+    pub is_ca: bool,
+    pub path_len: Option<u32>,
+    pub self_signed: bool,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    pub permitted: Vec<String>,
+}
+
+impl CertSummary {
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| anyhow!("not a valid X.509 certificate ({e})"))?;
+        let mut names = Vec::new();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            names = san
+                .value
+                .general_names
+                .iter()
+                .map(show_general_name)
+                .collect();
+        }
+        let bc = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .map(|b| b.value.clone());
+        let mut key_usage = Vec::new();
+        let mut extended_key_usage = Vec::new();
+        let mut permitted = Vec::new();
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::KeyUsage(ku) => {
+                    key_usage = ku.to_string().split(", ").map(|s| s.to_string()).collect();
+                }
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    let pairs = [
+                        (eku.server_auth, "serverAuth"),
+                        (eku.client_auth, "clientAuth"),
+                        (eku.code_signing, "codeSigning"),
+                        (eku.email_protection, "emailProtection"),
+                        (eku.any, "any"),
+                    ];
+                    extended_key_usage = pairs
+                        .iter()
+                        .filter(|p| p.0)
+                        .map(|p| p.1.to_string())
+                        .collect();
+                }
+                ParsedExtension::NameConstraints(nc) => {
+                    if let Some(subtrees) = &nc.permitted_subtrees {
+                        permitted = subtrees
+                            .iter()
+                            .map(|s| show_general_name(&s.base))
+                            .collect();
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(CertSummary {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            issuer_name: short_name(cert.issuer()),
+            has_sans: !names.is_empty(),
+            names: if names.is_empty() {
+                vec![short_name(cert.subject())]
+            } else {
+                names
+            },
+            not_before: cert.validity().not_before.to_datetime(),
+            not_after: cert.validity().not_after.to_datetime(),
+            key: describe_key(cert.public_key()),
+            signature: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+            serial: cert.raw_serial_as_string(),
+            sha256: fingerprint(der),
+            is_ca: bc.as_ref().is_some_and(|b| b.ca),
+            path_len: bc.and_then(|b| b.path_len_constraint),
+            self_signed: cert.subject() == cert.issuer(),
+            key_usage,
+            extended_key_usage,
+            permitted,
+        })
+    }
+
+    /// "From A to B I am X according to Y".
+    pub fn sentence(&self) -> String {
+        let names: Vec<&str> = self
+            .names
+            .iter()
+            .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
+            .collect();
+        format!(
+            "From {} to {} I am {} according to {}.",
+            show_time(self.not_before),
+            show_time(self.not_after),
+            names.join(", "),
+            if self.self_signed {
+                format!("{} itself", self.issuer_name)
+            } else {
+                self.issuer_name.clone()
+            }
+        )
+    }
+
+    /// Whether it is valid now, and for how long.
+    pub fn validity_now(&self, now: OffsetDateTime) -> String {
+        if now < self.not_before {
+            format!("NOT YET VALID: it starts on {}", show_time(self.not_before))
+        } else if now > self.not_after {
+            format!(
+                "EXPIRED on {}, {} days ago",
+                show_time(self.not_after),
+                (now - self.not_after).whole_days()
+            )
+        } else {
+            format!(
+                "valid now, {} days left",
+                (self.not_after - now).whole_days()
+            )
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "  {}", self.sentence());
+        let mut row = |k: &str, v: &str| {
+            if !v.is_empty() {
+                let _ = writeln!(out, "  {k:<17} {v}");
+            }
+        };
+        row("Subject:", &self.subject);
+        row("Issuer:", &self.issuer);
+        row(
+            "Names (SAN):",
+            &if self.has_sans {
+                self.names.join(", ")
+            } else {
+                "none".into()
+            },
+        );
+        row("Valid:", &self.validity_now(validity::now()));
+        row("Public key:", &self.key);
+        row("Signature:", &self.signature);
+        row("Serial:", &self.serial);
+        row("SHA-256:", &self.sha256);
+        let ca = match (self.is_ca, self.path_len) {
+            (true, Some(n)) => format!("yes, may sign site certificates (path length {n})"),
+            (true, None) => "yes, may sign certificates and other CAs".into(),
+            (false, _) => "no, an end-entity (site) certificate".into(),
+        };
+        row("CA:", &ca);
+        row("Key usage:", &self.key_usage.join(", "));
+        row("Extended usage:", &self.extended_key_usage.join(", "));
+        if !self.permitted.is_empty() {
+            row("May vouch only for:", &self.permitted.join(", "));
+        }
+        out
+    }
+}
+
+/// The inspect command: every certificate of a chain in order, or a CSR.
+pub fn inspect_pem(text: &str, shown: &str) -> Result<String> {
+    use rustls_pki_types::pem::{PemObject, SectionKind};
+    if text.contains("PRIVATE KEY-----") {
+        bail!(
+            "{shown} holds a private key; inspect shows certificates and requests only, and never prints keys"
+        );
+    }
+    let blocks = <(SectionKind, Vec<u8>)>::pem_slice_iter(text.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("{shown} holds a damaged PEM block ({e})"))?;
+    let certs = blocks
+        .iter()
+        .filter(|(k, _)| *k == SectionKind::Certificate)
+        .count();
+    if blocks.is_empty() {
+        bail!(
+            "{shown} holds no certificate or certificate request in PEM form (no -----BEGIN CERTIFICATE----- line)"
+        );
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    for (kind, der) in &blocks {
+        match kind {
+            SectionKind::Certificate => {
+                n += 1;
+                let summary = CertSummary::from_der(der)
+                    .map_err(|e| anyhow!("{shown}, certificate {n}: {e}"))?;
+                let _ = writeln!(out, "Certificate {n} of {certs} in {shown}:");
+                out.push_str(&summary.render());
+            }
+            SectionKind::Csr => out.push_str(&describe_csr(der, shown)?),
+            other => {
+                let _ = writeln!(out, "({shown} also holds a {other:?} block, skipped)");
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out.trim_end().to_string() + "\n")
+}
+
+fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
+    let (_, csr) = X509CertificationRequest::from_der(der)
+        .map_err(|e| anyhow!("{shown} holds a damaged certificate request ({e})"))?;
+    let info = &csr.certification_request_info;
+    let mut names = Vec::new();
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                names.extend(san.general_names.iter().map(show_general_name));
+            }
+        }
+    }
+    let verified = match csr.verify_signature() {
+        Ok(()) => {
+            "verifies: whoever made this request holds the private key of the public key in it"
+        }
+        Err(_) => {
+            "DOES NOT VERIFY: the request was altered, or signed with another key; a CA must refuse it"
+        }
+    };
+    let mut out = format!("Certificate request in {shown}:\n");
+    let plain: Vec<&str> = names
+        .iter()
+        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
+        .collect();
+    let who = if plain.is_empty() {
+        short_name(&info.subject)
+    } else {
+        plain.join(", ")
+    };
+    let _ = writeln!(out, "  I am {who}, and I ask a CA to vouch for it.");
+    let _ = writeln!(out, "  {:<17} {}", "Subject:", info.subject);
+    let _ = writeln!(
+        out,
+        "  {:<17} {}",
+        "Names (SAN):",
+        if names.is_empty() {
+            "none (clients will reject a certificate without them)".into()
+        } else {
+            names.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {:<17} {}",
+        "Public key:",
+        describe_key(&info.subject_pki)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<17} {}",
+        "Signature:",
+        signature_name(&csr.signature_algorithm.algorithm.to_id_string())
+    );
+    let _ = writeln!(out, "  {:<17} {verified}", "Self-signature:");
+    let _ = writeln!(out, "  {:<17} {}", "SHA-256:", fingerprint(der));
+    Ok(out)
+}
+
+pub fn show_time(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The common name when there is one, else the whole name.
+pub fn short_name(name: &X509Name<'_>) -> String {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| name.to_string())
+}
+
+pub fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn show_general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::IPAddress(b) => match b.len() {
+            4 => format!(
+                "IP:{}",
+                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())
+            ),
+            16 => format!(
+                "IP:{}",
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())
+            ),
+            8 => {
+                let prefix: u32 = b[4..].iter().map(|x| x.count_ones()).sum();
+                format!(
+                    "IP:{}/{prefix}",
+                    std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])
+                )
+            }
+            32 => {
+                let prefix: u32 = b[16..].iter().map(|x| x.count_ones()).sum();
+                let addr: [u8; 16] = b[..16].try_into().unwrap_or_default();
+                format!("IP:{}/{prefix}", std::net::Ipv6Addr::from(addr))
+            }
+            _ => format!("IP:{b:02x?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> String {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    match (alg.as_str(), curve.as_deref()) {
+        ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7")) => "ECDSA P-256 (256 bits)".into(),
+        ("1.2.840.10045.2.1", Some("1.3.132.0.34")) => "ECDSA P-384 (384 bits)".into(),
+        ("1.2.840.10045.2.1", Some("1.3.132.0.35")) => "ECDSA P-521 (521 bits)".into(),
+        ("1.3.101.112", _) => "Ed25519 (256 bits)".into(),
+        ("1.2.840.113549.1.1.1", _) => {
+            let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
+            let weak = if bits < 2048 {
+                " — WEAK, refuse it"
+            } else {
+                ""
+            };
+            format!("RSA {bits} bits{weak}")
+        }
+        (other, _) => format!("algorithm {other}"),
+    }
+}
+
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.4.3.2" => "ECDSA with SHA-256",
+        "1.2.840.10045.4.3.3" => "ECDSA with SHA-384",
+        "1.2.840.10045.4.3.4" => "ECDSA with SHA-512",
+        "1.3.101.112" => "Ed25519",
+        "1.2.840.113549.1.1.11" => "RSA PKCS#1 v1.5 with SHA-256",
+        "1.2.840.113549.1.1.12" => "RSA PKCS#1 v1.5 with SHA-384",
+        "1.2.840.113549.1.1.13" => "RSA PKCS#1 v1.5 with SHA-512",
+        "1.2.840.113549.1.1.10" => "RSA-PSS",
+        "1.2.840.113549.1.1.5" => "RSA with SHA-1 — WEAK, rejected by modern clients",
+        other => return format!("algorithm {other}"),
+    }
+    .to_string()
+}
