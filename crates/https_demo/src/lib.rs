@@ -11,3 +11,5 @@ pub mod keys;
 pub mod layout;
 pub mod passphrase;
 pub mod pki;
+pub mod server;
+pub mod tls;

@@ -37,6 +37,8 @@ enum Command {
     Sign(SignArgs),
     /// Show certificates (every one of a chain, in order) or CSRs the way a person reads them.
     Inspect(InspectArgs),
+    /// Verify a certificate chain against a CA file for a name, as a client would (dates, chain, signatures, name).
+    Verify(VerifyArgs),
     /// Make the demo's whole bundled set again: a fresh CA, site key, CSR, certificate and passphrase.
     Demo(DemoArgs),
 }
@@ -155,6 +157,18 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
+struct VerifyArgs {
+    /// PEM file with the site certificate first, then any intermediates.
+    cert: PathBuf,
+    /// The CA certificate(s) to trust, and nothing else.
+    #[arg(long, default_value = layout::CA_CERT)]
+    ca_file: PathBuf,
+    /// The name the client asks for.
+    #[arg(long, default_value = "localhost")]
+    name: String,
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// The repository root whose certificates/, ca_certificates_for_client/ and secret/ are rewritten.
     #[arg(long, default_value = ".")]
@@ -192,6 +206,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Csr(a) => csr(a),
         Command::Sign(a) => sign(a),
         Command::Inspect(a) => inspect(a),
+        Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
     }
 }
@@ -384,6 +399,22 @@ fn inspect(a: InspectArgs) -> Result<()> {
             pki::inspect::inspect_pem(&text, &file.display().to_string())?
         );
     }
+    Ok(())
+}
+
+fn verify(a: VerifyArgs) -> Result<()> {
+    let cert = files::read_text(&a.cert, "certificate file")?;
+    let ca = files::read_text(&a.ca_file, "CA file")?;
+    let (cert_shown, ca_shown) = (
+        a.cert.display().to_string(),
+        a.ca_file.display().to_string(),
+    );
+    let leaf = pki::verify::verify_files(&cert, &cert_shown, &ca, &ca_shown, &a.name)?;
+    println!(
+        "{cert_shown}: OK for {} (checked against {ca_shown}: chain, signatures, dates, name, name constraints).",
+        a.name
+    );
+    println!("  {}", leaf.sentence());
     Ok(())
 }
 

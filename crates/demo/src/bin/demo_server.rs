@@ -1,1 +1,147 @@
-fn main() {}
+//! demo_server: proves its identity with the site certificate and serves the secret message
+//! over HTTPS (or, with --plain-http, over plain HTTP so that the two can be compared in
+//! Wireshark).
+//!
+//! Usage: demo_server [--listen ADDR]... [--passphrase-file FILE] [--plain-http]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use https_demo::layout;
+use https_demo::passphrase::Source;
+use https_demo::server::{self, Limits, Transport, listen::ListenAddr};
+use https_demo::tls;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Serve the secret message over HTTPS (or plain HTTP, to compare)."
+)]
+struct Cli {
+    /// Address to listen on (repeatable): localhost:PORT (127.0.0.1 and ::1), IP:PORT, [IPv6]:PORT. Port 0 picks a free one.
+    /// Default: localhost:8080, or localhost:8081 with --plain-http.
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<ListenAddr>,
+    /// Serve the same app with no TLS at all, so that Wireshark shows the message in clear.
+    #[arg(long)]
+    plain_http: bool,
+    /// The certificate chain to send (site certificate first).
+    #[arg(long, default_value = layout::SITE_CERT)]
+    cert: PathBuf,
+    /// The site's private key (passphrase-encrypted PKCS#8).
+    #[arg(long, default_value = layout::SITE_KEY)]
+    key: PathBuf,
+    /// File whose first line is the key's passphrase (else $DEMO_SERVER_PASSPHRASE, else a prompt on a terminal).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// The CA clients trust: the server warns at startup when its chain does not lead there.
+    #[arg(long, default_value = layout::CA_CERT)]
+    ca_file: PathBuf,
+    /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
+    #[arg(long)]
+    allow_invalid_dates: bool,
+    /// Seconds a client has to finish the TLS handshake.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    handshake_timeout: u64,
+    /// Seconds a client has to send a whole request head.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    header_timeout: u64,
+    /// Seconds in-flight requests may take to finish after Ctrl-C.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    shutdown_grace: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("demo_server: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo_server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let transport = if cli.plain_http {
+        println!(
+            "Serving over PLAIN HTTP: no certificate, no encryption. Anyone on the path can read the message."
+        );
+        Transport::Plain
+    } else {
+        let source = Source {
+            file: cli.passphrase_file.as_deref(),
+            flag: "--passphrase-file",
+            env_var: "DEMO_SERVER_PASSPHRASE",
+            purpose: &format!("the site key {}", cli.key.display()),
+        };
+        let identity = tls::server::load_identity(
+            &cli.cert,
+            &cli.key,
+            || source.read(),
+            cli.allow_invalid_dates,
+        )?;
+        println!("Proving our identity with {}:", cli.cert.display());
+        println!("  {}", identity.leaf.sentence());
+        if let Some(warning) = tls::server::check_against_ca(&identity, &cli.ca_file) {
+            tracing::warn!("{warning}");
+        }
+        if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
+            println!(
+                "SSLKEYLOGFILE is set: writing TLS session secrets to {}. Anyone with that file can decrypt the \
+                 captured traffic; that is how Wireshark does it.",
+                PathBuf::from(path).display()
+            );
+        }
+        Transport::Tls(tls::server::server_config(&identity, tls::provider())?)
+    };
+    let listen = if cli.listen.is_empty() {
+        vec![ListenAddr::Localhost(if cli.plain_http {
+            8081
+        } else {
+            8080
+        })]
+    } else {
+        cli.listen
+    };
+    let listeners = server::listen::bind_all(&listen).await?;
+    for l in &listeners {
+        let addr = l.local_addr()?;
+        let host = if addr.is_ipv6() {
+            format!("[{}]", addr.ip())
+        } else {
+            addr.ip().to_string()
+        };
+        println!(
+            "Listening on {}://{host}:{}/",
+            transport.scheme(),
+            addr.port()
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    std::io::stdout().flush()?;
+    let limits = Limits {
+        handshake_timeout: Duration::from_secs(cli.handshake_timeout),
+        header_timeout: Duration::from_secs(cli.header_timeout),
+        shutdown_grace: Duration::from_secs(cli.shutdown_grace),
+    };
+    server::serve(listeners, transport, limits, server::app::App::default()).await
+}

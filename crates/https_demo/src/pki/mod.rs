@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod names;
 pub mod sign;
 pub mod validity;
+pub mod verify;
 
 pub use rcgen::KeyPair;
 

@@ -1,0 +1,122 @@
+//! What the server proves and how: its certificate chain, its private key, and a TLS
+//! configuration that offers TLS 1.3 and 1.2 with rustls's safe defaults and nothing weaker.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow, bail};
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use zeroize::Zeroizing;
+
+use crate::pki::inspect::{CertSummary, show_time};
+use crate::pki::{certificates_from_pem, validity, verify};
+use crate::{files, keys, layout};
+
+/// The site's certificate chain and the key that proves it.
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Arc<CertifiedKey>,
+    pub leaf: CertSummary,
+}
+
+/// Loads and checks the chain and key. Refuses a key that does not match the certificate, and
+/// a certificate outside its validity unless `allow_invalid_dates` (for showing what clients do).
+pub fn load_identity(
+    cert_path: &Path,
+    key_path: &Path,
+    passphrase: impl FnOnce() -> Result<Zeroizing<String>>,
+    allow_invalid_dates: bool,
+) -> Result<Identity> {
+    let shown = cert_path.display().to_string();
+    let chain = certificates_from_pem(&files::read_text(cert_path, "certificate file")?, &shown)?;
+    let leaf = CertSummary::from_der(&chain[0]).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let now = validity::now();
+    if !allow_invalid_dates && (now < leaf.not_before || now > leaf.not_after) {
+        bail!(
+            "the certificate {shown} is not valid now: it is valid from {} to {}, and it is {}. \
+             Clients would refuse it. Make a fresh set with: {}",
+            show_time(leaf.not_before),
+            show_time(leaf.not_after),
+            show_time(now),
+            layout::REGENERATE
+        );
+    }
+    let key: PrivateKeyDer<'static> = keys::load(key_path, passphrase)?;
+    let provider = super::provider();
+    let signing_key = provider.key_provider.load_private_key(key).map_err(|e| {
+        anyhow!(
+            "rustls cannot use the key {} ({e}); use an ECDSA, Ed25519 or RSA key",
+            key_path.display()
+        )
+    })?;
+    let certified = CertifiedKey::new(chain.clone(), signing_key);
+    if let Err(rustls::Error::InconsistentKeys(_)) = certified.keys_match() {
+        bail!(
+            "the key {} does not match the certificate {shown}: the certificate was issued for another key. \
+             Give the key that was made with its CSR, or make a fresh set with: {}",
+            key_path.display(),
+            layout::REGENERATE
+        );
+    }
+    Ok(Identity {
+        chain,
+        key: Arc::new(certified),
+        leaf,
+    })
+}
+
+/// The server's TLS configuration: ALPN h2 then http/1.1, TLS 1.3 and 1.2, rustls's default
+/// cipher suites and key-exchange groups (X25519MLKEM768 first), and a key log when
+/// SSLKEYLOGFILE is set.
+pub fn server_config(
+    identity: &Identity,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<ServerConfig>> {
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS configuration refused: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+            identity.key.clone(),
+        )));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.key_log = Arc::new(rustls::KeyLogFile::new());
+    Ok(Arc::new(config))
+}
+
+/// Whether the chain leads to the CA in `ca_path` for the certificate's first name, as
+/// demo_client will check it. Returns a warning to show when it does not.
+pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
+    let shown = ca_path.display().to_string();
+    let roots = match std::fs::read_to_string(ca_path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| certificates_from_pem(&text, &shown))
+    {
+        Ok(roots) => roots,
+        Err(e) => {
+            return Some(format!(
+                "cannot check that clients will trust this certificate: {e:#}"
+            ));
+        }
+    };
+    let name = identity.leaf.names.first()?;
+    let name = name.trim_start_matches("DNS:").trim_start_matches("IP:");
+    match verify::verify_chain(&identity.chain, &roots, name) {
+        Ok(()) => None,
+        // Dates were checked (or deliberately allowed) by load_identity.
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Expired
+            | rustls::CertificateError::ExpiredContext { .. }
+            | rustls::CertificateError::NotValidYet
+            | rustls::CertificateError::NotValidYetContext { .. },
+        )) => None,
+        Err(e) => Some(format!(
+            "demo_client will refuse this server: {}. Make a matching set with: {}",
+            verify::explain(&e, &identity.leaf, name, &shown),
+            layout::REGENERATE
+        )),
+    }
+}
