@@ -30,6 +30,11 @@ fn curl_trusting_the_bundled_ca_gets_the_secret_over_tls13_and_h2() {
         &server.url("/"),
     ]);
     assert_eq!(text(&out.stdout), format!("{SECRET}\n1.1"));
+    assert!(
+        server.wait_for_log("alpn=\"http/1.1\""),
+        "{}",
+        server.logs()
+    );
     let logs = server.logs();
     assert!(
         logs.contains("version=\"TLS 1.3\"") && logs.contains("alpn=\"h2\""),
@@ -45,7 +50,7 @@ fn curl_with_only_the_system_roots_refuses_the_server() {
     // 60: "SSL certificate problem": the demo CA is in no system store.
     assert_eq!(out.status.code(), Some(60), "{}", text(&out.stderr));
     assert!(
-        server.logs().contains("TLS handshake failed"),
+        server.wait_for_log("TLS handshake failed"),
         "{}",
         server.logs()
     );

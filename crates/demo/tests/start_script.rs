@@ -26,12 +26,17 @@ fn start(dir: &Path, target: &Path) -> (Child, u16, String) {
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(stderr), &mut std::io::sink()));
+    std::thread::spawn(move || {
+        std::io::copy(&mut std::io::BufReader::new(stderr), &mut std::io::sink())
+    });
     let deadline = Instant::now() + Duration::from_secs(900);
     let mut seen = String::new();
     loop {
@@ -53,13 +58,21 @@ fn start(dir: &Path, target: &Path) -> (Child, u16, String) {
 
 fn stop(mut child: Child) {
     // The script execs demo_server, so this PID is the server's.
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let status = child.wait_timeout(Duration::from_secs(15)).expect("server did not stop on SIGTERM");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child
+        .wait_timeout(Duration::from_secs(15))
+        .expect("server did not stop on SIGTERM");
     assert!(status.success(), "{status:?}");
 }
 
 fn fetch(port: u16, ca: &Path) -> String {
-    let out = curl(&["--cacert", ca.to_str().unwrap(), &format!("https://localhost:{port}/")]);
+    let out = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        &format!("https://localhost:{port}/"),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
 }
@@ -74,11 +87,18 @@ fn the_start_script_serves_from_the_checkout_and_regenerates_a_missing_set() {
     assert_eq!(fetch(port, &ca_file()), SECRET);
     assert!(!printed.contains("making a fresh set"), "{printed}");
     stop(child);
-    assert_eq!(std::fs::read(repo().join("certificates/site_public_key.pem")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(repo().join("certificates/site_public_key.pem")).unwrap(),
+        before
+    );
 
     // 2. A copy whose certificates are gone: the script says so and makes a fresh set.
     let copy = tempfile::tempdir().unwrap();
-    let files = Command::new("git").current_dir(repo()).args(["ls-files", "-z"]).output().unwrap();
+    let files = Command::new("git")
+        .current_dir(repo())
+        .args(["ls-files", "-z"])
+        .output()
+        .unwrap();
     for name in text(&files.stdout).split('\0').filter(|n| !n.is_empty()) {
         let (from, to) = (repo().join(name), copy.path().join(name));
         if name.starts_with("certificates/") || !from.exists() {
@@ -88,12 +108,21 @@ fn the_start_script_serves_from_the_checkout_and_regenerates_a_missing_set() {
         std::fs::copy(&from, &to).unwrap();
     }
     let (child, port, printed) = start(copy.path(), &target);
-    assert!(printed.contains("certificates/site_public_key.pem is missing"), "{printed}");
+    assert!(
+        printed.contains("certificates/site_public_key.pem is missing"),
+        "{printed}"
+    );
     assert!(printed.contains("making a fresh set"), "{printed}");
-    let new_ca = copy.path().join("ca_certificates_for_client/ca_public_key.pem");
+    let new_ca = copy
+        .path()
+        .join("ca_certificates_for_client/ca_public_key.pem");
     assert_eq!(fetch(port, &new_ca), SECRET);
     // The old CA no longer vouches for the new server.
-    let out = curl(&["--cacert", ca_file().to_str().unwrap(), &format!("https://localhost:{port}/")]);
+    let out = curl(&[
+        "--cacert",
+        ca_file().to_str().unwrap(),
+        &format!("https://localhost:{port}/"),
+    ]);
     assert_eq!(out.status.code(), Some(60));
     stop(child);
 }

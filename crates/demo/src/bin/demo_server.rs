@@ -50,6 +50,15 @@ struct Cli {
     /// Seconds a client has to send a whole request head.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     header_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    idle_timeout: u64,
+    /// Open connections at most. When full, the oldest idle connection is closed to make room.
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Largest request head, in bytes (at least 8192); a longer one gets 431.
+    #[arg(long, default_value_t = 32 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
+    max_header_bytes: u64,
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
@@ -123,6 +132,7 @@ async fn run(cli: Cli) -> Result<()> {
         cli.listen
     };
     let listeners = server::listen::bind_all(&listen).await?;
+    server::listen::raise_open_file_limit(cli.max_connections);
     for l in &listeners {
         let addr = l.local_addr()?;
         let host = if addr.is_ipv6() {
@@ -141,6 +151,9 @@ async fn run(cli: Cli) -> Result<()> {
     let limits = Limits {
         handshake_timeout: Duration::from_secs(cli.handshake_timeout),
         header_timeout: Duration::from_secs(cli.header_timeout),
+        idle_timeout: Duration::from_secs(cli.idle_timeout),
+        max_connections: cli.max_connections as usize,
+        max_header_bytes: cli.max_header_bytes as usize,
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
     server::serve(listeners, transport, limits, server::app::App::default()).await

@@ -139,6 +139,19 @@ impl Server {
     pub fn logs(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
+
+    /// Waits (bounded) until the server has logged `needle`: a log line may follow the event
+    /// a test saw by a few milliseconds.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.logs().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
 }
 
 impl Drop for Server {

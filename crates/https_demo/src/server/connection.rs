@@ -1,8 +1,10 @@
-//! One client connection: the TLS handshake (bounded in time), one log line that says what was
-//! negotiated, then HTTP/1.1 or h2 as the client chose by ALPN.
+//! One client connection: what it sent first, the TLS handshake (bounded in time), one log line
+//! that says what was negotiated, then HTTP/1.1 or h2 as the client chose by ALPN, under the
+//! connection's watchdog.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::body::Incoming;
@@ -14,6 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::sniff::{self, FirstBytes};
+use super::watchdog::{Closed, ConnState, Tracked};
 use super::{Limits, Transport, app::App};
 
 pub struct Context {
@@ -22,40 +26,80 @@ pub struct Context {
     pub app: App,
 }
 
-pub async fn handle(stream: TcpStream, peer: SocketAddr, ctx: &Context, watcher: Watcher) {
+pub async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &Context,
+    state: Arc<ConnState>,
+    watcher: Watcher,
+) {
     let _ = stream.set_nodelay(true);
-    match &ctx.transport {
+    let config = match &ctx.transport {
         Transport::Plain => {
             tracing::info!(%peer, "plain HTTP connection (no TLS: anyone on the path can read it)");
-            serve_http(stream, false, peer, ctx, watcher).await;
+            return serve_http(stream, false, peer, ctx, state, watcher).await;
         }
-        Transport::Tls(config) => {
-            let accept = TlsAcceptor::from(config.clone()).accept(stream);
-            let tls = match tokio::time::timeout(ctx.limits.handshake_timeout, accept).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::info!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(%peer, "TLS handshake not finished within {:?}: closed", ctx.limits.handshake_timeout);
-                    return;
-                }
-            };
-            let (_, conn) = tls.get_ref();
-            let h2 = conn.alpn_protocol() == Some(b"h2");
-            tracing::info!(
-                %peer,
-                sni = conn.server_name().unwrap_or("-"),
-                version = version_name(conn.protocol_version()),
-                suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
-                group = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())).unwrap_or_default(),
-                alpn = conn.alpn_protocol().map(String::from_utf8_lossy).unwrap_or("-".into()).as_ref(),
-                "TLS connection"
-            );
-            serve_http(tls, h2, peer, ctx, watcher).await;
+        Transport::Tls(config) => config.clone(),
+    };
+    let local = stream.local_addr().ok();
+    let limit = ctx.limits.handshake_timeout;
+    // The whole opening, from the first byte to the end of the handshake, is bounded; so is
+    // waiting for a first byte that never comes. An idle one may also be shed.
+    let opening = async {
+        match sniff::peek(&stream).await {
+            Ok(FirstBytes::Tls) => {}
+            Ok(FirstBytes::PlainHttp) => {
+                let line = sniff::answer_plain_http(stream, local?, limit)
+                    .await
+                    .unwrap_or_default();
+                tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
+                return None;
+            }
+            Ok(FirstBytes::Garbage(byte)) => {
+                tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
+                return None;
+            }
+            Ok(FirstBytes::Closed) | Err(_) => {
+                tracing::debug!(%peer, "closed before sending anything");
+                return None;
+            }
         }
-    }
+        match TlsAcceptor::from(config).accept(stream).await {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                tracing::info!(%peer, "TLS handshake failed: {e}");
+                None
+            }
+        }
+    };
+    let tls = tokio::select! {
+        result = tokio::time::timeout(limit, opening) => match result {
+            Ok(Some(tls)) => tls,
+            Ok(None) => return,
+            Err(_) => {
+                tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
+                return;
+            }
+        },
+        why = state.watch(limit, ctx.limits.idle_timeout) => {
+            if why == Closed::Shed {
+                tracing::info!(%peer, "closed before its handshake to make room (connection limit reached)");
+            }
+            return;
+        }
+    };
+    let (_, conn) = tls.get_ref();
+    let h2 = conn.alpn_protocol() == Some(b"h2");
+    tracing::info!(
+        %peer,
+        sni = conn.server_name().unwrap_or("-"),
+        version = version_name(conn.protocol_version()),
+        suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
+        group = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())).unwrap_or_default(),
+        alpn = conn.alpn_protocol().map(String::from_utf8_lossy).unwrap_or("-".into()).as_ref(),
+        "TLS connection"
+    );
+    serve_http(tls, h2, peer, ctx, state, watcher).await;
 }
 
 /// `TLSv1_3` as people write it: TLS 1.3.
@@ -68,13 +112,21 @@ pub fn version_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
     }
 }
 
-async fn serve_http<I>(io: I, h2: bool, peer: SocketAddr, ctx: &Context, watcher: Watcher)
-where
+async fn serve_http<I>(
+    io: I,
+    h2: bool,
+    peer: SocketAddr,
+    ctx: &Context,
+    state: Arc<ConnState>,
+    watcher: Watcher,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let app = ctx.app.clone();
+    let service_state = state.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let app = app.clone();
+        let in_flight = service_state.request_started();
         async move {
             let started = Instant::now();
             let res = app.respond(&req).await;
@@ -86,25 +138,39 @@ where
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
+            drop(in_flight);
             Ok::<_, Infallible>(res)
         }
     });
-    let io = TokioIo::new(io);
-    // Pick the protocol from ALPN rather than sniffing: hyper's auto-detection never arms the
-    // header timeout for a silent client (hyper #3756).
-    let result = if h2 {
-        let conn = http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .serve_connection(io, service);
-        watcher.watch(conn).await
-    } else {
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(ctx.limits.header_timeout)
-            .serve_connection(io, service);
-        watcher.watch(conn).await
+    state.await_first_request();
+    let io = TokioIo::new(Tracked::new(io, state.clone()));
+    let limits = &ctx.limits;
+    // Pick the protocol from ALPN rather than sniffing: hyper's auto-detection never arms a
+    // timer for a silent client (hyper #3756). The watchdog bounds head and idle time for both.
+    let serve = async {
+        if h2 {
+            let conn = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_header_list_size(limits.max_header_bytes as u32)
+                .max_concurrent_streams(100)
+                .serve_connection(io, service);
+            watcher.watch(conn).await
+        } else {
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .max_buf_size(limits.max_header_bytes)
+                .serve_connection(io, service);
+            watcher.watch(conn).await
+        }
     };
-    if let Err(e) = result {
-        tracing::debug!(%peer, "connection ended: {e}");
+    tokio::select! {
+        result = serve => if let Err(e) = result {
+            tracing::debug!(%peer, "connection ended: {e}");
+        },
+        why = state.watch(limits.header_timeout, limits.idle_timeout) => match why {
+            Closed::HeadTimeout => tracing::info!(%peer, "request head not complete within {} s: closed", limits.header_timeout.as_secs_f32()),
+            Closed::Idle => tracing::info!(%peer, "idle for {} s: closed", limits.idle_timeout.as_secs_f32()),
+            Closed::Shed => tracing::info!(%peer, "idle connection closed to make room (connection limit reached)"),
+        },
     }
 }

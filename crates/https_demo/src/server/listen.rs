@@ -84,3 +84,17 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
         _ => anyhow!("cannot listen on {addr}: {e}"),
     }
 }
+
+/// Each connection is a file descriptor, and the usual soft limit of 1024 would make accept()
+/// fail before the connection cap sheds anything. Raise it to the hard limit, as nginx's
+/// worker_rlimit_nofile and Go's runtime do.
+pub fn raise_open_file_limit(max_connections: u64) {
+    let wanted = max_connections.saturating_mul(2).saturating_add(64);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < max_connections + 64 => tracing::warn!(
+            "the open-file limit is {got}, below --max-connections {max_connections}: raise it (ulimit -n) or lower the cap"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
+}

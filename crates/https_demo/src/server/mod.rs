@@ -3,12 +3,17 @@
 //! - [`listen`]: which addresses, and binding them with errors that say what to do.
 //! - [`app`]: the routes (the secret message).
 //! - [`connection`]: one client: TLS handshake, the log line, HTTP/1.1 or h2.
+//! - [`sniff`]: plain HTTP or garbage on the TLS port.
+//! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 
 pub mod app;
 pub mod connection;
 pub mod listen;
+pub mod registry;
 pub mod shutdown;
+pub mod sniff;
+pub mod watchdog;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,8 +45,15 @@ impl Transport {
 pub struct Limits {
     /// From TCP accept to the end of the TLS handshake.
     pub handshake_timeout: Duration,
-    /// For the whole request head (headers), from the first byte.
+    /// For the whole request head (headers), from its first byte.
     pub header_timeout: Duration,
+    /// Between requests on a kept-alive connection.
+    pub idle_timeout: Duration,
+    /// Open connections at most; when full, the oldest idle one makes room.
+    pub max_connections: usize,
+    /// Read buffer per HTTP/1.1 connection, and the h2 header list limit: a longer request head
+    /// gets 431.
+    pub max_header_bytes: usize,
     /// How long in-flight requests may run after Ctrl-C.
     pub shutdown_grace: Duration,
 }
@@ -51,6 +63,9 @@ impl Default for Limits {
         Limits {
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_header_bytes: 32 * 1024,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -65,6 +80,7 @@ pub async fn serve(
     app: app::App,
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(registry::Registry::default());
     let ctx = Arc::new(connection::Context {
         transport,
         limits: limits.clone(),
@@ -97,9 +113,16 @@ pub async fn serve(
     loop {
         tokio::select! {
             Some((stream, peer)) = conn_rx.recv() => {
+                let (registered, shed) = connections.register(ctx.limits.max_connections);
+                if shed {
+                    tracing::debug!("{} connections open: asking the oldest idle one to close", ctx.limits.max_connections);
+                }
                 let ctx = ctx.clone();
                 let watcher = graceful.watcher();
-                tokio::spawn(async move { connection::handle(stream, peer, &ctx, watcher).await });
+                tokio::spawn(async move {
+                    connection::handle(stream, peer, &ctx, registered.state.clone(), watcher).await;
+                    drop(registered);
+                });
             }
             name = &mut signal => {
                 tracing::info!("{name} received: no longer accepting connections");

@@ -1,0 +1,285 @@
+//! demo_server against bad bytes, slow clients, floods: each case of the table, with
+//! real sockets on loopback, bounded in count and time.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+use support::*;
+
+fn tls_client(port: u16, alpn: &[&[u8]]) -> StreamOwned<ClientConnection, TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = ClientConnection::new(Arc::new(config), name).unwrap();
+    let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut tls = StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).expect("TLS handshake");
+    }
+    tls
+}
+
+/// Reads until the peer closes; returns what it sent and when it closed. Gives up after `limit`.
+fn until_closed(stream: &mut impl Read, started: Instant, limit: Duration) -> (Vec<u8>, Duration) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return (got, started.elapsed()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return (got, started.elapsed()),
+        }
+    }
+    panic!(
+        "the server kept the connection open for {limit:?}; it sent {:?}",
+        text(&got)
+    );
+}
+
+fn set_read_timeout(sock: &TcpStream) {
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+}
+
+fn assert_still_serves(server: &Server) {
+    let out = curl(&["--cacert", ca_file().to_str().unwrap(), &server.url("/")]);
+    assert_eq!(text(&out.stdout), SECRET, "{}", text(&out.stderr));
+}
+
+#[test]
+fn plain_http_on_the_tls_port_gets_a_400_that_names_the_https_url() {
+    let server = Server::start(&[]);
+    let out = curl(&["-i", &format!("http://127.0.0.1:{}/path", server.port)]);
+    let answer = text(&out.stdout);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains(&format!(
+            "Use https://127.0.0.1:{}/path instead",
+            server.port
+        )),
+        "{answer}"
+    );
+    assert!(
+        answer.to_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(
+        server.wait_for_log("plain HTTP sent to the HTTPS port"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[test]
+fn random_bytes_and_malformed_records_are_closed_within_a_second() {
+    let server = Server::start(&[]);
+    // A fixed "random" sequence (xorshift), not starting with a TLS record type.
+    let mut x: u32 = 0x9e3779b9;
+    let noise: Vec<u8> = (0..512)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    // A handshake record header whose body is not a ClientHello.
+    let mut malformed = vec![0x16, 0x03, 0x01, 0x00, 0x20];
+    malformed.extend_from_slice(&[0xff; 32]);
+    for (what, bytes) in [("noise", &noise[..]), ("malformed record", &malformed[..])] {
+        let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        set_read_timeout(&sock);
+        let started = Instant::now();
+        let _ = sock.write_all(bytes);
+        let (_, after) = until_closed(&mut sock, started, Duration::from_secs(3));
+        assert!(
+            after < Duration::from_secs(1),
+            "{what}: closed after {after:?}"
+        );
+    }
+    assert!(
+        server.wait_for_log("not TLS (first byte 0x"),
+        "{}",
+        server.logs()
+    );
+    assert!(
+        server.wait_for_log("TLS handshake failed"),
+        "{}",
+        server.logs()
+    );
+    assert!(!server.logs().contains("panicked"), "{}", server.logs());
+    assert_still_serves(&server);
+}
+
+#[test]
+fn a_silent_tcp_client_is_closed_by_the_default_handshake_timeout() {
+    let server = Server::start(&[]);
+    let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    set_read_timeout(&sock);
+    let (_, after) = until_closed(&mut sock, Instant::now(), Duration::from_secs(15));
+    assert!(
+        after >= Duration::from_secs(9) && after <= Duration::from_secs(11),
+        "closed after {after:?}"
+    );
+    assert!(
+        server.wait_for_log("no TLS handshake within 10 s"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[test]
+fn half_a_request_head_then_silence_is_closed_at_the_head_timeout() {
+    let server = Server::start(&["--header-timeout", "2"]);
+    let mut tls = tls_client(server.port, &[b"http/1.1"]);
+    set_read_timeout(&tls.sock);
+    let started = Instant::now();
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    tls.flush().unwrap();
+    let (_, after) = until_closed(&mut tls, started, Duration::from_secs(6));
+    assert!(
+        after >= Duration::from_millis(1500) && after < Duration::from_secs(3),
+        "closed after {after:?}"
+    );
+    assert!(
+        server.wait_for_log("request head not complete within 2 s"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[test]
+fn a_trickled_request_head_does_not_extend_the_deadline() {
+    let server = Server::start(&["--header-timeout", "2"]);
+    let mut tls = tls_client(server.port, &[b"http/1.1"]);
+    set_read_timeout(&tls.sock);
+    let started = Instant::now();
+    tls.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    // One header line every 0.5 s, each well inside the timeout, for up to 5 s.
+    let mut closed_at = None;
+    for i in 0..10 {
+        std::thread::sleep(Duration::from_millis(500));
+        if tls
+            .write_all(format!("X-Trickle-{i}: x\r\n").as_bytes())
+            .and_then(|()| tls.flush())
+            .is_err()
+        {
+            closed_at = Some(started.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1];
+        match tls.read(&mut probe) {
+            Ok(0) => {
+                closed_at = Some(started.elapsed());
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            _ => {
+                closed_at = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    let at = closed_at.expect("the trickling client was never closed");
+    assert!(at < Duration::from_secs(3), "closed after {at:?}");
+}
+
+#[test]
+fn an_h2_client_that_never_sends_its_preface_is_closed_at_the_head_timeout() {
+    let server = Server::start(&["--header-timeout", "2"]);
+    let mut tls = tls_client(server.port, &[b"h2"]);
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"h2"[..]));
+    set_read_timeout(&tls.sock);
+    let (_, after) = until_closed(&mut tls, Instant::now(), Duration::from_secs(6));
+    assert!(after < Duration::from_secs(3), "closed after {after:?}");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_at_the_idle_timeout() {
+    let server = Server::start(&["--idle-timeout", "2", "--header-timeout", "10"]);
+    let mut tls = tls_client(server.port, &[b"http/1.1"]);
+    set_read_timeout(&tls.sock);
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    tls.flush().unwrap();
+    let started = Instant::now();
+    let (got, after) = until_closed(&mut tls, started, Duration::from_secs(6));
+    assert!(text(&got).ends_with(SECRET), "{}", text(&got));
+    assert!(
+        after >= Duration::from_millis(1500) && after < Duration::from_secs(3),
+        "closed after {after:?}"
+    );
+    assert!(
+        server.wait_for_log("idle for 2 s: closed"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[test]
+fn a_100kb_header_line_gets_431() {
+    let server = Server::start(&[]);
+    let mut tls = tls_client(server.port, &[b"http/1.1"]);
+    set_read_timeout(&tls.sock);
+    let big = "a".repeat(100 * 1024);
+    let started = Instant::now();
+    let _ = tls
+        .write_all(format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: {big}\r\n\r\n").as_bytes());
+    let _ = tls.flush();
+    let (got, _) = until_closed(&mut tls, started, Duration::from_secs(5));
+    assert!(text(&got).starts_with("HTTP/1.1 431"), "{}", text(&got));
+    assert_still_serves(&server);
+}
+
+#[test]
+fn two_thousand_idle_connections_do_not_keep_a_real_request_out() {
+    rlimit::increase_nofile_limit(8192).unwrap();
+    let server = Server::start(&[]);
+    let mut idle = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        idle.push(TcpStream::connect(("127.0.0.1", server.port)).unwrap());
+    }
+    let started = Instant::now();
+    let out = curl(&[
+        "--cacert",
+        ca_file().to_str().unwrap(),
+        "-w",
+        " %{response_code}",
+        &server.url("/"),
+    ]);
+    let took = started.elapsed();
+    assert_eq!(
+        text(&out.stdout),
+        format!("{SECRET} 200"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the real request took {took:?}"
+    );
+    // The oldest idle sockets were closed to make room.
+    let mut first = &idle[0];
+    set_read_timeout(first);
+    let (_, _) = until_closed(&mut first, Instant::now(), Duration::from_secs(5));
+    drop(idle);
+}

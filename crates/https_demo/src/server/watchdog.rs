@@ -1,0 +1,193 @@
+//! Each connection's clock. A connection is always in one of three states, each with its bound:
+//! a request in flight (no bound here: the app answers), a request head arriving (the head
+//! timeout, a total deadline from its first byte, so trickling one header line at a time does
+//! not extend it), or idle between requests (the idle timeout). hyper alone arms no timer for a
+//! silent h2 client and conflates idle with head time for HTTP/1.1; this one rule covers both.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+
+/// Shared between the IO wrapper, the service and the watchdog of one connection.
+pub struct ConnState {
+    epoch: Instant,
+    pub accepted: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds since `epoch` + 1 when the current head's first byte came; 0 when none.
+    head_started: AtomicU64,
+    /// Milliseconds since `epoch` when the connection last became idle.
+    idle_since: AtomicU64,
+    /// Asks the connection to close (the server is full and this one is idle).
+    shed: Notify,
+    shed_asked: AtomicBool,
+    /// Wakes the watchdog when a request starts or ends, so that it re-reads its deadline.
+    changed: Notify,
+}
+
+/// Why the watchdog closed a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    HeadTimeout,
+    Idle,
+    Shed,
+}
+
+impl ConnState {
+    pub fn new() -> Arc<Self> {
+        let now = Instant::now();
+        Arc::new(ConnState {
+            epoch: now,
+            accepted: now,
+            in_flight: AtomicUsize::new(0),
+            head_started: AtomicU64::new(0),
+            idle_since: AtomicU64::new(0),
+            shed: Notify::new(),
+            shed_asked: AtomicBool::new(false),
+            changed: Notify::new(),
+        })
+    }
+
+    fn millis(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Asks an idle connection to close; false if it was asked already.
+    pub fn ask_to_close(&self) -> bool {
+        let first = !self.shed_asked.swap(true, Ordering::AcqRel);
+        if first {
+            self.shed.notify_one();
+        }
+        first
+    }
+
+    pub fn was_asked_to_close(&self) -> bool {
+        self.shed_asked.load(Ordering::Acquire)
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    fn saw_bytes(&self) {
+        if self.is_idle() && self.head_started.load(Ordering::Relaxed) == 0 {
+            self.head_started
+                .store(self.millis() + 1, Ordering::Relaxed);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Starts the clock for the first request: a new connection is bounded by the head timeout
+    /// until it has sent one (an h2 client that never sends its preface is closed like a
+    /// half-sent HTTP/1.1 head), and by the idle timeout between requests after that.
+    pub fn await_first_request(&self) {
+        self.head_started
+            .store(self.millis() + 1, Ordering::Relaxed);
+    }
+
+    /// Marks a request as started; the returned guard marks it finished when dropped.
+    pub fn request_started(self: &Arc<Self>) -> RequestGuard {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.head_started.store(0, Ordering::Relaxed);
+        self.changed.notify_one();
+        RequestGuard(self.clone())
+    }
+
+    /// Resolves when the connection has broken one of its bounds, or was asked to make room.
+    pub async fn watch(&self, head_timeout: Duration, idle_timeout: Duration) -> Closed {
+        loop {
+            if self.was_asked_to_close() && self.is_idle() {
+                return Closed::Shed;
+            }
+            let deadline = match (self.is_idle(), self.head_started.load(Ordering::Relaxed)) {
+                (false, _) => None,
+                (true, 0) => Some((
+                    self.idle_since.load(Ordering::Relaxed) + idle_timeout.as_millis() as u64,
+                    Closed::Idle,
+                )),
+                (true, t) => Some((t - 1 + head_timeout.as_millis() as u64, Closed::HeadTimeout)),
+            };
+            let now = self.millis();
+            let wait = match deadline {
+                Some((at, why)) if at <= now => return why,
+                Some((at, _)) => Duration::from_millis(at - now),
+                // A request is in flight: nothing can expire until it ends, which wakes us.
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.shed.notified() => {}
+                _ = self.changed.notified() => {}
+            }
+        }
+    }
+}
+
+pub struct RequestGuard(Arc<ConnState>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let state = &self.0;
+        state.idle_since.store(state.millis(), Ordering::Relaxed);
+        state.in_flight.fetch_sub(1, Ordering::AcqRel);
+        state.changed.notify_one();
+    }
+}
+
+/// The connection's socket (or TLS stream), noting when bytes arrive.
+pub struct Tracked<I> {
+    inner: I,
+    state: Arc<ConnState>,
+}
+
+impl<I> Tracked<I> {
+    pub fn new(inner: I, state: Arc<ConnState>) -> Self {
+        Tracked { inner, state }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Tracked<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.state.saw_bytes();
+        }
+        result
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
