@@ -50,6 +50,7 @@ fn start(dir: &Path, target: &Path) -> (Child, u16, String) {
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the script never reported a listening address; it printed:\n{seen}");
             }
         }
