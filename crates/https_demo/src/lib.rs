@@ -5,7 +5,10 @@
 //! - [`keys`] and [`passphrase`]: private keys and how they are unlocked.
 //! - [`files`]: atomic, no-clobber writes; keys with mode 0600.
 //! - [`layout`]: where the bundled certificates live.
+//! - [`tls`]: the rustls configurations, the one place that says what is trusted.
+//! - [`client`]: the verifying client and its explanations of failures.
 
+pub mod client;
 pub mod files;
 pub mod keys;
 pub mod layout;

@@ -1,1 +1,88 @@
-fn main() {}
+//! demo_client: fetch the secret message from the demo's server, believing the server only
+//! because the CA in one file vouches for it, and say what was verified. When it fails, it says
+//! in plain words which check failed and what to do next.
+//!
+//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS]
+//! (SSLKEYLOGFILE=FILE writes the TLS secrets there, for Wireshark.)
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use https_demo::client::{self, Client, Request};
+use https_demo::layout;
+use tracing_subscriber::EnvFilter;
+
+/// Without RUST_LOG, only our own warnings: every failure is explained once, in words, and the
+/// TLS libraries' own logs would repeat it. rustls-platform-verifier logs an ERROR line for a
+/// rejected certificate even then; our client never builds it (see tls/client.rs), but keep it
+/// quiet in case that ever changes.
+const DEFAULT_LOG: &str = "off,https_demo=warn,demo_client=warn,rustls_platform_verifier=off";
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Fetch the secret message over HTTPS, trusting only the demo's CA, and say what was verified."
+)]
+struct Cli {
+    /// The server to ask; http:// shows what is lost without TLS.
+    #[arg(default_value = client::DEFAULT_URL)]
+    url: String,
+    /// The only CA certificate(s) to trust (PEM). Not the system's roots, not the browser's.
+    #[arg(long, value_name = "FILE", default_value = layout::CA_CERT)]
+    ca_file: PathBuf,
+    /// Seconds for the whole request: connecting, the TLS handshake, and the answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
+    timeout: f64,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err("give a number of seconds between 0 and 3600, e.g. 10 or 0.5".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
+        )
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo_client: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn run(cli: Cli) -> Result<()> {
+    let client = Client::new(&Request {
+        url: cli.url,
+        ca_file: cli.ca_file,
+        timeout: Duration::from_secs_f64(cli.timeout),
+    })?;
+    if let Some(path) = client.key_log() {
+        eprintln!(
+            "demo_client: TLS secrets are being written to {} (SSLKEYLOGFILE): with it, anyone who captured \
+             this traffic can read it. Delete the file when you are done.",
+            path.display()
+        );
+    } else if !client.target().tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
+        eprintln!(
+            "demo_client: SSLKEYLOGFILE is set, but http:// uses no TLS: there are no secrets to write, \
+             and the traffic can be read as it is."
+        );
+    }
+    let fetched = client.fetch().await?;
+    print!("{}", fetched.report());
+    Ok(())
+}

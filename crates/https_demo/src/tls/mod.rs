@@ -1,5 +1,6 @@
 //! The rustls configurations: the one place that says what each side trusts and offers.
 
+pub mod client;
 pub mod server;
 
 use std::sync::Arc;

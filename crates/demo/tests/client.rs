@@ -1,0 +1,640 @@
+//! End-to-end tests of demo_client: the real binary against real servers on loopback
+//! (`openssl s_server` for TLS, Python for plain HTTP), one test per check the client makes,
+//! each asserting the exact words the user sees.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use https_demo::layout;
+use https_demo::pki::{self, inspect::CertSummary};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use tempfile::TempDir;
+use time::{Duration as Span, OffsetDateTime, macros::datetime};
+
+const SECRET: &str = "Counting on you to keep it secret";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed by its PID when the test ends, pass or fail.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    // Held open: `openssl s_server` without -WWW sends what it reads on stdin, and must not see EOF.
+    _stdin: Option<ChildStdin>,
+}
+
+impl Server {
+    fn start(mut cmd: Command, port: u16, log: PathBuf) -> Server {
+        let log_file = std::fs::File::create(&log).unwrap();
+        cmd.stdin(Stdio::piped())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file);
+        let mut child = cmd.spawn().expect("the server starts");
+        let stdin = child.stdin.take();
+        let mut server = Server {
+            child,
+            port,
+            log,
+            _stdin: stdin,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Polls until the port accepts connections, within a deadline.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the server exited ({status}): {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not listen on port {} within 20 s",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `openssl s_server` on 127.0.0.1. With `www`, it serves the files of `dir` (so
+/// /secret.txt is the secret); without, it completes the handshake and never answers.
+fn openssl_server(dir: &Path, cert: &Path, key: &Path, pass: Option<&Path>, www: bool) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new("openssl");
+    cmd.current_dir(dir)
+        .arg("s_server")
+        .arg("-accept")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .arg("-quiet");
+    if let Some(pass) = pass {
+        cmd.arg("-pass").arg(format!("file:{}", pass.display()));
+    }
+    if www {
+        cmd.arg("-WWW");
+    }
+    Server::start(cmd, port, dir.join("server.log"))
+}
+
+/// Python's own file server, plain HTTP.
+fn python_http_server(dir: &Path) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .arg("--directory")
+        .arg(dir);
+    Server::start(cmd, port, dir.join("server.log"))
+}
+
+/// A plain-HTTP server that answers anything with 400 at once, as nginx and hyper do.
+/// (http.server waits for a newline, which a ClientHello may not contain, so a TLS client
+/// would then wait too, and the test would depend on random bytes.)
+const PLAIN_400: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        if c.recv(65536):
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    except OSError:
+        pass
+    c.close()
+"#;
+
+fn plain_400_server(dir: &Path) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(PLAIN_400).arg(port.to_string());
+    Server::start(cmd, port, dir.join("server.log"))
+}
+
+/// Runs demo_client in `cwd` with a clean environment for what it reads.
+fn client(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_demo_client"));
+    cmd.current_dir(cwd)
+        .args(args)
+        .env_remove("SSLKEYLOGFILE")
+        .env_remove("RUST_LOG")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// The error message of a failed run (exit status 1, nothing on stdout), without its prefix.
+fn failure(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(out));
+    assert_eq!(stdout(out), "");
+    let err = stderr(out);
+    let msg = err
+        .strip_prefix("demo_client: error: ")
+        .unwrap_or_else(|| panic!("one error line: {err}"));
+    assert_eq!(msg.lines().count(), 1, "one error line: {err}");
+    msg.trim_end().to_string()
+}
+
+/// A CA made for one test, with its certificate in `ca.pem` of `dir`.
+struct TestCa {
+    params: CertificateParams,
+    key: KeyPair,
+    file: PathBuf,
+}
+
+fn test_ca(dir: &Path, file: &str, cn: &str) -> TestCa {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = OffsetDateTime::now_utc() - Span::days(3650);
+    params.not_after = OffsetDateTime::now_utc() + Span::days(3650);
+    let cert = params.self_signed(&key).unwrap();
+    let file = dir.join(file);
+    std::fs::write(&file, cert.pem()).unwrap();
+    TestCa { params, key, file }
+}
+
+/// A site certificate and key signed by `ca`, written to `site.pem` and `site.key` in `dir`,
+/// with the secret beside them.
+fn test_site(
+    dir: &Path,
+    ca: &TestCa,
+    names: &[&str],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let (cert_file, key_file) = (dir.join("site.pem"), dir.join("site.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    std::fs::write(dir.join("secret.txt"), format!("{SECRET}\n")).unwrap();
+    (cert_file, key_file)
+}
+
+fn now_window() -> (OffsetDateTime, OffsetDateTime) {
+    let now = OffsetDateTime::now_utc();
+    (now - Span::days(1), now + Span::days(30))
+}
+
+/// A TLS server whose certificate for localhost and 127.0.0.1 comes from a CA the client does
+/// not trust by default.
+fn server_of_another_ca(cn: &str) -> (TempDir, TestCa, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_ca(dir.path(), "other_ca.pem", cn);
+    let (nb, na) = now_window();
+    let (cert, key) = test_site(dir.path(), &ca, &["localhost", "127.0.0.1"], nb, na);
+    let server = openssl_server(dir.path(), &cert, &key, None, true);
+    (dir, ca, server)
+}
+
+fn unknown_issuer_message() -> String {
+    format!(
+        "the server's certificate was not issued by the CA you trust ({}). This is what a man-in-the-middle \
+         looks like. If you expected this server, trust the CA that did issue its certificate: pass that CA's \
+         certificate with --ca-file.",
+        layout::CA_CERT
+    )
+}
+
+#[test]
+fn fetches_the_secret_from_the_bundled_server_and_says_what_was_verified() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), format!("{SECRET}\n")).unwrap();
+    let server = openssl_server(
+        dir.path(),
+        &repo.join(layout::SITE_CERT),
+        &repo.join(layout::SITE_KEY),
+        Some(&repo.join(layout::PASSPHRASE)),
+        true,
+    );
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let out = client(&repo, &[&url], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+
+    let site_pem = std::fs::read_to_string(repo.join(layout::SITE_CERT)).unwrap();
+    let site = pki::certificates_from_pem(&site_pem, "site").unwrap();
+    let sentence = CertSummary::from_der(&site[0]).unwrap().sentence();
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "Secret message: {SECRET}\n\
+             Verified: the certificate for localhost was signed by HTTPS Demo CA (localhost only), from {}; \
+             TLS 1.3, HTTP/1.0.\n\
+             The certificate says: {sentence}\n",
+            layout::CA_CERT
+        )
+    );
+}
+
+#[test]
+fn plain_http_says_the_message_travelled_in_clear_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), format!("{SECRET}\n")).unwrap();
+    let server = python_http_server(dir.path());
+    let url = format!("http://127.0.0.1:{}/secret.txt", server.port);
+    // No CA file is needed for http://: run where there is none.
+    let out = client(dir.path(), &[&url], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "Secret message: {SECRET}\n\
+             Not protected: it came from 127.0.0.1:{port} over plain HTTP, so the message \
+             travelled in clear text (anyone on the path could read it, or change it) and nothing proved who \
+             answered.\n",
+            port = server.port
+        )
+    );
+}
+
+#[test]
+fn a_certificate_from_another_ca_is_called_a_man_in_the_middle() {
+    let (_dir, ca, server) = server_of_another_ca("Other CA");
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let out = client(&repo(), &[&url], &[]);
+    assert_eq!(failure(&out), unknown_issuer_message());
+
+    // The same server is believed by a client that trusts its CA: only trust differs.
+    let ca_file = ca.file.display().to_string();
+    let out = client(&repo(), &[&url, "--ca-file", &ca_file], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("was signed by Other CA, from {ca_file};")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// rustls-native-certs, which reqwest's platform verifier uses for the system's roots, reads
+/// SSL_CERT_FILE and SSL_CERT_DIR: pointing them at the server's CA would make the server
+/// trusted if system roots were consulted at all.
+#[test]
+fn system_roots_are_not_trusted() {
+    let (dir, ca, server) = server_of_another_ca("Other CA");
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let out = client(
+        &repo(),
+        &[&url],
+        &[("SSL_CERT_FILE", &ca.file), ("SSL_CERT_DIR", dir.path())],
+    );
+    assert_eq!(failure(&out), unknown_issuer_message());
+}
+
+#[test]
+fn a_ca_with_the_same_name_and_another_key_is_a_forgery() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = test_ca(dir.path(), "trusted_ca.pem", "Demo CA");
+    let impostor = test_ca(dir.path(), "impostor_ca.pem", "Demo CA");
+    let (nb, na) = now_window();
+    let (cert, key) = test_site(dir.path(), &impostor, &["localhost"], nb, na);
+    let server = openssl_server(dir.path(), &cert, &key, None, true);
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let ca_file = trusted.file.display().to_string();
+    let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the server's certificate names Demo CA as its issuer, but the signature on it does not verify with \
+             the key of that CA in {ca_file}: another key signed it under the same name. This is what a forged \
+             certificate looks like. It is also what you see when `demo_pki demo` made a new CA and the server or \
+             the client still has the old set: restart the server, and pass the CA file of the set it uses with \
+             --ca-file."
+        )
+    );
+}
+
+/// Splits "... (it is now T) ..." and checks T is within a minute of now.
+fn assert_now_in(msg: &str, before: &str, after: &str) {
+    let rest = msg
+        .strip_prefix(before)
+        .unwrap_or_else(|| panic!("{msg}\n  should start with\n{before}"));
+    let (now, tail) = rest.split_once(')').unwrap();
+    assert_eq!(tail, after, "{msg}");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let shown = time::PrimitiveDateTime::parse(now, format)
+        .unwrap()
+        .assume_utc();
+    assert!(
+        (OffsetDateTime::now_utc() - shown).abs() < Span::minutes(1),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_expired_certificate_gives_the_dates_and_how_to_make_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_ca(dir.path(), "ca.pem", "Demo CA");
+    let (cert, key) = test_site(
+        dir.path(),
+        &ca,
+        &["localhost"],
+        datetime!(2020-01-01 00:00 UTC),
+        datetime!(2021-01-01 00:00 UTC),
+    );
+    let server = openssl_server(dir.path(), &cert, &key, None, true);
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let ca_file = ca.file.display().to_string();
+    let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
+    assert_now_in(
+        &failure(&out),
+        "the server's certificate expired on 2021-01-01 00:00:00 UTC (it is now ",
+        &format!(
+            ", so it no longer proves who the server is. If this is the demo's server, make a fresh set with \
+             `{}` and restart the server.",
+            layout::REGENERATE
+        ),
+    );
+}
+
+#[test]
+fn a_certificate_not_valid_yet_gives_the_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_ca(dir.path(), "ca.pem", "Demo CA");
+    let (cert, key) = test_site(
+        dir.path(),
+        &ca,
+        &["localhost"],
+        datetime!(2090-01-01 00:00 UTC),
+        datetime!(2091-01-01 00:00 UTC),
+    );
+    let server = openssl_server(dir.path(), &cert, &key, None, true);
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let ca_file = ca.file.display().to_string();
+    let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
+    assert_now_in(
+        &failure(&out),
+        "the server's certificate is not valid until 2090-01-01 00:00:00 UTC (it is now ",
+        &format!(
+            ". Check this computer's clock; if it is right, the certificate was made with a start date in the \
+             future. If this is the demo's server, make a fresh set with `{}` and restart the server.",
+            layout::REGENERATE
+        ),
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_lists_the_names_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_ca(dir.path(), "ca.pem", "Demo CA");
+    let (nb, na) = now_window();
+    let (cert, key) = test_site(
+        dir.path(),
+        &ca,
+        &["www.example.com", "example.com", "192.0.2.1"],
+        nb,
+        na,
+    );
+    let server = openssl_server(dir.path(), &cert, &key, None, true);
+    let port = server.port;
+    let ca_file = ca.file.display().to_string();
+    let url = format!("https://localhost:{port}/secret.txt");
+    let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the server's certificate is for www.example.com, example.com, 192.0.2.1, but you asked for localhost. \
+             A certificate proves only the names it holds: this could be another site's certificate, or a \
+             man-in-the-middle's. If you expected this server, connect by a name it holds \
+             (https://www.example.com:{port}/secret.txt), or give the server a certificate for localhost."
+        )
+    );
+}
+
+#[test]
+fn connection_refused_says_how_to_start_the_server() {
+    let port = free_port();
+    let url = format!("https://localhost:{port}/");
+    let out = client(&repo(), &[&url], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "nothing is listening on localhost:{port} (connection refused). Start the server first \
+             (./start_https_server.sh), or check the port in the URL."
+        )
+    );
+}
+
+#[test]
+fn a_plain_http_server_behind_an_https_url_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_400_server(dir.path());
+    let port = server.port;
+    let out = client(&repo(), &[&format!("https://localhost:{port}/")], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the server at localhost:{port} answered in plain HTTP, not TLS (what came back is not a TLS record). \
+             Use http://localhost:{port}/ if you meant plain HTTP, or check the port."
+        )
+    );
+}
+
+#[test]
+fn an_http_url_to_a_tls_server_suggests_https() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let server = openssl_server(
+        dir.path(),
+        &repo.join(layout::SITE_CERT),
+        &repo.join(layout::SITE_KEY),
+        Some(&repo.join(layout::PASSPHRASE)),
+        true,
+    );
+    let port = server.port;
+    let out = client(&repo, &[&format!("http://localhost:{port}/")], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the server at localhost:{port} closed the connection without an HTTP answer. If it is an HTTPS \
+             server (it then reads plain HTTP as a broken TLS message), use https://localhost:{port}/."
+        )
+    );
+}
+
+#[test]
+fn a_server_silent_during_the_handshake_times_out_in_the_tls_phase() {
+    // The kernel completes the TCP handshake for a listening socket; nobody ever reads.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let started = Instant::now();
+    let out = client(
+        &repo(),
+        &[&format!("https://127.0.0.1:{port}/"), "--timeout", "1"],
+        &[],
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        failure(&out),
+        format!(
+            "no TLS connection to 127.0.0.1:{port} within 1 second: the TCP connection or the TLS handshake did \
+             not finish. A server that accepts the connection but never answers the TLS hello may not speak TLS \
+             on that port (a plain-HTTP server waits like this): check the port, or try http://127.0.0.1:{port}/."
+        )
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_server_silent_after_the_handshake_times_out_waiting_for_the_answer() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let server = openssl_server(
+        dir.path(),
+        &repo.join(layout::SITE_CERT),
+        &repo.join(layout::SITE_KEY),
+        Some(&repo.join(layout::PASSPHRASE)),
+        false,
+    );
+    let port = server.port;
+    let out = client(
+        &repo,
+        &[&format!("https://localhost:{port}/"), "--timeout", "1.5"],
+        &[],
+    );
+    assert_eq!(
+        failure(&out),
+        format!(
+            "connected and verified the TLS certificate of localhost:{port}, but the server sent no complete \
+             answer within 1.5 seconds. It may be stuck or busy: try again, or allow longer with --timeout."
+        )
+    );
+}
+
+#[test]
+fn a_missing_or_garbage_ca_file_is_named_with_the_next_step() {
+    let dir = tempfile::tempdir().unwrap();
+    // The CA file is read before any connection: no server is needed.
+    let url = "https://localhost:9/";
+    let out = client(dir.path(), &[url], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the CA file {} does not exist (looked in {}). Run demo_client from the repository root, pass the CA \
+             certificate with --ca-file, or make the demo set: {}",
+            layout::CA_CERT,
+            dir.path().canonicalize().unwrap().display(),
+            layout::REGENERATE
+        )
+    );
+
+    std::fs::write(dir.path().join("garbage.pem"), "not a certificate\n").unwrap();
+    let out = client(dir.path(), &[url, "--ca-file", "garbage.pem"], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the CA file garbage.pem holds no certificate (no -----BEGIN CERTIFICATE----- block). Give the CA's \
+             PEM certificate with --ca-file (the demo's is {}).",
+            layout::CA_CERT
+        )
+    );
+
+    let key = repo().join(layout::SITE_KEY);
+    let out = client(dir.path(), &[url, "--ca-file", key.to_str().unwrap()], &[]);
+    assert_eq!(
+        failure(&out),
+        format!(
+            "the CA file {} holds a private key. A client needs only the CA's certificate (ca_public_key.pem); \
+             keep keys away from clients.",
+            key.display()
+        )
+    );
+}
+
+#[test]
+fn sslkeylogfile_gets_the_tls_secrets_and_says_so() {
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), format!("{SECRET}\n")).unwrap();
+    let server = openssl_server(
+        dir.path(),
+        &repo.join(layout::SITE_CERT),
+        &repo.join(layout::SITE_KEY),
+        Some(&repo.join(layout::PASSPHRASE)),
+        true,
+    );
+    let keys = dir.path().join("keys.log");
+    let url = format!("https://localhost:{}/secret.txt", server.port);
+    let out = client(&repo, &[&url], &[("SSLKEYLOGFILE", &keys)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("Secret message: {SECRET}\n")));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "demo_client: TLS secrets are being written to {} (SSLKEYLOGFILE): with it, anyone who captured this \
+             traffic can read it. Delete the file when you are done.\n",
+            keys.display()
+        )
+    );
+    let logged = std::fs::read_to_string(&keys).unwrap();
+    assert!(logged.contains("CLIENT_TRAFFIC_SECRET_0 "), "{logged}");
+    let mode = std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

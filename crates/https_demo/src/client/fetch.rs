@@ -1,0 +1,339 @@
+//! One GET for the secret message, with a time limit, trusting only the CA file; then what was
+//! verified, in words.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use reqwest::Url;
+use reqwest::tls::TlsInfo;
+
+use super::diagnose;
+use crate::pki::inspect::CertSummary;
+use crate::tls::client::{self as trust, TrustedCas};
+
+/// Where the demo's server listens.
+pub const DEFAULT_URL: &str = "https://localhost:8080/";
+
+/// A secret message is a line of text; anything far longer is not the demo's server.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What to fetch, and whom to believe.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub url: String,
+    pub ca_file: PathBuf,
+    /// For the whole request: connecting, the TLS handshake, and the answer.
+    pub timeout: Duration,
+}
+
+/// The server, as the URL names it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub url: Url,
+    /// The name the certificate must hold: a DNS name or an IP address, without brackets.
+    pub name: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target> {
+        let url = Url::parse(url)
+            .map_err(|e| anyhow!("{url} is not a URL ({e}). Give one like {DEFAULT_URL}"))?;
+        let tls = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => bail!(
+                "{url} uses {other}://; demo_client speaks https:// (and http://, to show the difference)"
+            ),
+        };
+        let Some(host) = url.host_str() else {
+            bail!("{url} names no server. Give one like {DEFAULT_URL}");
+        };
+        let name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        Ok(Target {
+            url,
+            name,
+            port,
+            tls,
+        })
+    }
+
+    /// `host:port` as the URL writes it (`[::1]:8080`).
+    pub fn authority(&self) -> String {
+        format!(
+            "{}:{}",
+            self.url.host_str().unwrap_or(&self.name),
+            self.port
+        )
+    }
+}
+
+/// What the TLS layer proved about the server.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub ca_file: PathBuf,
+    /// The trusted CA that signed the server's certificate, when it signed it directly.
+    pub signed_by: Option<String>,
+    /// All the CAs in the file, for a certificate that came through an intermediate CA.
+    pub trusted: String,
+    pub tls_version: Option<reqwest::tls::Version>,
+    pub certificate: Option<CertSummary>,
+}
+
+/// A secret message, and how it travelled.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub target: Target,
+    pub message: String,
+    pub http_version: reqwest::Version,
+    pub remote: Option<SocketAddr>,
+    /// `None` for plain HTTP.
+    pub verified: Option<Verified>,
+}
+
+/// A client ready to fetch one URL.
+pub struct Client {
+    target: Target,
+    cas: Option<TrustedCas>,
+    key_log: Option<PathBuf>,
+    http: reqwest::Client,
+    timeout: Duration,
+    /// Set once a connection (TCP, and TLS for https) is up, so that a timeout can say which
+    /// phase stalled: reqwest's total timeout error does not.
+    connected: Arc<AtomicBool>,
+}
+
+impl Client {
+    /// Reads the CA file (for https:// only) and builds the client.
+    pub fn new(req: &Request) -> Result<Client> {
+        let target = Target::parse(&req.url)?;
+        let (builder, cas, key_log) = if target.tls {
+            let cas = TrustedCas::load(&req.ca_file)?;
+            let key_log = trust::key_log_file()?;
+            let builder = trust::builder(&cas, key_log.is_some())?;
+            (builder, Some(cas), key_log)
+        } else {
+            (trust::plain_builder(), None, None)
+        };
+        let connected = Arc::new(AtomicBool::new(false));
+        let flag = connected.clone();
+        let http = builder
+            .timeout(req.timeout)
+            .connect_timeout(req.timeout)
+            // The demo's server is on this machine: a proxy from HTTPS_PROXY could not reach
+            // it, and would be one more party in the story.
+            .no_proxy()
+            // A redirect could lead from https:// to http://; the demo asks one server only.
+            .redirect(reqwest::redirect::Policy::none())
+            .connector_layer(tower::util::MapResponseLayer::new(move |conn| {
+                flag.store(true, Ordering::SeqCst);
+                conn
+            }))
+            .build()
+            .map_err(|e| anyhow!("cannot set up the HTTP client: {e}"))?;
+        Ok(Client {
+            target,
+            cas,
+            key_log,
+            http,
+            timeout: req.timeout,
+            connected,
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The file TLS secrets are written to, when `SSLKEYLOGFILE` asks for it.
+    pub fn key_log(&self) -> Option<&Path> {
+        self.key_log.as_deref()
+    }
+
+    pub async fn fetch(&self) -> Result<Fetched> {
+        let context = || diagnose::Context {
+            target: &self.target,
+            cas: self.cas.as_ref(),
+            timeout: self.timeout,
+            connected: self.connected.load(Ordering::SeqCst),
+        };
+        let mut response = self
+            .http
+            .get(self.target.url.clone())
+            .send()
+            .await
+            .map_err(|e| anyhow!(diagnose::explain(&e, &context())))?;
+        let status = response.status();
+        let http_version = response.version();
+        let remote = response.remote_addr();
+        let verified = self.verified(response.extensions().get::<TlsInfo>());
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY {
+                        bail!(
+                            "the server at {} sent more than {} KiB; a secret message is a line of text. \
+                             Is this the demo's server?",
+                            self.target.authority(),
+                            MAX_BODY / 1024
+                        );
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => bail!(diagnose::explain(&e, &context())),
+            }
+        }
+        let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
+        if !status.is_success() {
+            let said = text.lines().next().unwrap_or("").trim();
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!(" (it said: \"{}\")", truncate(said, 200))
+            };
+            bail!(
+                "the server at {} answered {status} instead of a secret message{said}. Check the URL's path.",
+                self.target.authority()
+            );
+        }
+        Ok(Fetched {
+            target: self.target.clone(),
+            message: text.trim_end().to_string(),
+            http_version,
+            remote,
+            verified,
+        })
+    }
+
+    fn verified(&self, info: Option<&TlsInfo>) -> Option<Verified> {
+        let cas = self.cas.as_ref()?;
+        let certificate = info
+            .and_then(|i| i.peer_certificate())
+            .and_then(|der| CertSummary::from_der(der).ok());
+        let signed_by = certificate
+            .as_ref()
+            .and_then(|c| cas.issuer_of(c))
+            .map(trust::ca_name);
+        Some(Verified {
+            ca_file: cas.file.clone(),
+            signed_by,
+            trusted: cas.names(),
+            tls_version: info.and_then(|i| i.version()),
+            certificate,
+        })
+    }
+}
+
+impl Fetched {
+    /// What the person sees: the message, then how much to believe it.
+    pub fn report(&self) -> String {
+        let mut out = format!("Secret message: {}\n", self.message);
+        let from = match self.remote.map(|a| a.to_string()) {
+            Some(addr) if addr != self.target.authority() => {
+                format!("{} ({addr})", self.target.authority())
+            }
+            _ => self.target.authority(),
+        };
+        match &self.verified {
+            None => out.push_str(&format!(
+                "Not protected: it came from {from} over plain HTTP, so the message travelled in clear text \
+                 (anyone on the path could read it, or change it) and nothing proved who answered.\n"
+            )),
+            Some(v) => {
+                let who = match &v.signed_by {
+                    Some(ca) => format!("was signed by {ca}"),
+                    None => format!("leads to {}", v.trusted),
+                };
+                let mut how = Vec::new();
+                if let Some(tls) = v.tls_version.and_then(tls_version_name) {
+                    how.push(tls.to_string());
+                }
+                how.push(http_version_name(self.http_version));
+                out.push_str(&format!(
+                    "Verified: the certificate for {} {who}, from {}; {}.\n",
+                    self.target.name,
+                    v.ca_file.display(),
+                    how.join(", ")
+                ));
+                if let Some(cert) = &v.certificate {
+                    out.push_str(&format!("The certificate says: {}\n", cert.sentence()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn tls_version_name(v: reqwest::tls::Version) -> Option<&'static str> {
+    use reqwest::tls::Version;
+    [
+        (Version::TLS_1_3, "TLS 1.3"),
+        (Version::TLS_1_2, "TLS 1.2"),
+        (Version::TLS_1_1, "TLS 1.1"),
+        (Version::TLS_1_0, "TLS 1.0"),
+    ]
+    .into_iter()
+    .find(|(known, _)| *known == v)
+    .map(|(_, name)| name)
+}
+
+fn http_version_name(v: reqwest::Version) -> String {
+    match v {
+        reqwest::Version::HTTP_09 => "HTTP/0.9".into(),
+        reqwest::Version::HTTP_10 => "HTTP/1.0".into(),
+        reqwest::Version::HTTP_11 => "HTTP/1.1".into(),
+        reqwest::Version::HTTP_2 => "HTTP/2".into(),
+        reqwest::Version::HTTP_3 => "HTTP/3".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The server's text with control characters escaped, so that it cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_name_what_the_certificate_must_hold() {
+        let t = Target::parse("https://[::1]:8443/x").unwrap();
+        assert_eq!((t.name.as_str(), t.port, t.tls), ("::1", 8443, true));
+        assert_eq!(t.authority(), "[::1]:8443");
+        let t = Target::parse("http://localhost/").unwrap();
+        assert_eq!((t.port, t.tls), (80, false));
+        let err = Target::parse("ftp://localhost/").unwrap_err().to_string();
+        assert!(err.contains("ftp://"), "{err}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\nc");
+    }
+}

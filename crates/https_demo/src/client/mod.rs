@@ -1,0 +1,11 @@
+//! The verifying client: fetch the secret message from the demo's server, say what was verified,
+//! and when it fails, explain in plain words which check failed and what to do next. What the
+//! client trusts is decided in [`crate::tls::client`], not here.
+//!
+//! - [`fetch`]: one GET, with a time limit, and a report of what was verified.
+//! - [`diagnose`]: from a failed request to a sentence a person can act on.
+
+pub mod diagnose;
+pub mod fetch;
+
+pub use fetch::{Client, DEFAULT_URL, Fetched, Request};
