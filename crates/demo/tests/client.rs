@@ -10,29 +10,13 @@ use std::time::{Duration, Instant};
 
 use https_demo::layout;
 use https_demo::pki::{self, inspect::CertSummary};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use tempfile::TempDir;
 use time::{Duration as Span, OffsetDateTime, macros::datetime};
 
-const SECRET: &str = "Counting on you to keep it secret";
+mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::certs::{TestCa, now_window, test_ca, test_site};
+use support::{SECRET, free_port, repo};
 
 /// A server process, killed by its PID when the test ends, pass or fail.
 struct Server {
@@ -186,59 +170,6 @@ fn failure(out: &Output) -> String {
         .unwrap_or_else(|| panic!("one error line: {err}"));
     assert_eq!(msg.lines().count(), 1, "one error line: {err}");
     msg.trim_end().to_string()
-}
-
-/// A CA made for one test, with its certificate in `ca.pem` of `dir`.
-struct TestCa {
-    params: CertificateParams,
-    key: KeyPair,
-    file: PathBuf,
-}
-
-fn test_ca(dir: &Path, file: &str, cn: &str) -> TestCa {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.not_before = OffsetDateTime::now_utc() - Span::days(3650);
-    params.not_after = OffsetDateTime::now_utc() + Span::days(3650);
-    let cert = params.self_signed(&key).unwrap();
-    let file = dir.join(file);
-    std::fs::write(&file, cert.pem()).unwrap();
-    TestCa { params, key, file }
-}
-
-/// A site certificate and key signed by `ca`, written to `site.pem` and `site.key` in `dir`,
-/// with the secret beside them.
-fn test_site(
-    dir: &Path,
-    ca: &TestCa,
-    names: &[&str],
-    not_before: OffsetDateTime,
-    not_after: OffsetDateTime,
-) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, names[0]);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.use_authority_key_identifier_extension = true;
-    params.not_before = not_before;
-    params.not_after = not_after;
-    let issuer = Issuer::from_params(&ca.params, &ca.key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    let (cert_file, key_file) = (dir.join("site.pem"), dir.join("site.key"));
-    std::fs::write(&cert_file, cert.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    std::fs::write(dir.join("secret.txt"), format!("{SECRET}\n")).unwrap();
-    (cert_file, key_file)
-}
-
-fn now_window() -> (OffsetDateTime, OffsetDateTime) {
-    let now = OffsetDateTime::now_utc();
-    (now - Span::days(1), now + Span::days(30))
 }
 
 /// A TLS server whose certificate for localhost and 127.0.0.1 comes from a CA the client does
