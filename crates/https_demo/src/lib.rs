@@ -9,6 +9,7 @@
 //! - [`client`]: the verifying client and its explanations of failures.
 
 pub mod client;
+pub mod explain;
 pub mod files;
 pub mod keys;
 pub mod layout;
