@@ -90,6 +90,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let mut app = server::app::App::default();
     let transport = if cli.plain_http {
         println!(
             "Serving over PLAIN HTTP: no certificate, no encryption. Anyone on the path can read the message."
@@ -110,6 +111,7 @@ async fn run(cli: Cli) -> Result<()> {
         )?;
         println!("Proving our identity with {}:", cli.cert.display());
         println!("  {}", identity.leaf.sentence());
+        app = app.with_server_certificate(identity.leaf.sentence());
         if let Some(warning) = tls::server::check_against_ca(&identity, &cli.ca_file) {
             tracing::warn!("{warning}");
         }
@@ -156,5 +158,5 @@ async fn run(cli: Cli) -> Result<()> {
         max_header_bytes: cli.max_header_bytes as usize,
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
-    server::serve(listeners, transport, limits, server::app::App::default()).await
+    server::serve(listeners, transport, limits, app).await
 }
