@@ -140,7 +140,10 @@ mod tests {
             .uri(path)
             .body(())
             .unwrap();
-        let facts = ConnectionFacts { peer: "127.0.0.1:1".into(), tls: None };
+        let facts = ConnectionFacts {
+            peer: "127.0.0.1:1".into(),
+            tls: None,
+        };
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
