@@ -39,6 +39,8 @@ enum Command {
     Inspect(InspectArgs),
     /// Verify a certificate chain against a CA file for a name, as a client would (dates, chain, signatures, name).
     Verify(VerifyArgs),
+    /// Print a fresh Fernet key for the symmetric step of the demo (demo_server --fernet, demo_client --fernet).
+    FernetKey,
     /// Make the demo's whole bundled set again: a fresh CA, site key, CSR, certificate and passphrase.
     Demo(DemoArgs),
 }
@@ -208,6 +210,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
+        Command::FernetKey => {
+            println!("{}", https_demo::symmetric::generate_key());
+            eprintln!(
+                "Give this same key to both sides: export SECRET_KEY=<the key above>. Anyone who has it can read \
+                 the messages, so it must travel by some safe way you already have; HTTPS needs no such shared key."
+            );
+            Ok(())
+        }
     }
 }
 

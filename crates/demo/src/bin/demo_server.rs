@@ -29,6 +29,10 @@ struct Cli {
     /// Serve the same app with no TLS at all, so that Wireshark shows the message in clear.
     #[arg(long)]
     plain_http: bool,
+    /// The tutorial's middle step: plain HTTP again, but the message is sent encrypted with the
+    /// Fernet key in $SECRET_KEY, which the client must already share. Default port 8082.
+    #[arg(long, conflicts_with = "plain_http")]
+    fernet: bool,
     /// The certificate chain to send (site certificate first).
     #[arg(long, default_value = layout::SITE_CERT)]
     cert: PathBuf,
@@ -91,7 +95,15 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let mut app = server::app::App::default();
-    let transport = if cli.plain_http {
+    let transport = if cli.fernet {
+        app = app.with_fernet(https_demo::symmetric::key_from_env()?);
+        println!(
+            "Serving over PLAIN HTTP, the message encrypted with the shared Fernet key in ${}: an eavesdropper \
+             sees only the token, but the key had to reach the client some other way first.",
+            https_demo::symmetric::KEY_ENV
+        );
+        Transport::Plain
+    } else if cli.plain_http {
         println!(
             "Serving over PLAIN HTTP: no certificate, no encryption. Anyone on the path can read the message."
         );

@@ -18,6 +18,9 @@ pub struct App {
     message: Arc<str>,
     /// "From A to B I am X according to Y" of the certificate the server sends, if any.
     server_certificate: Option<Arc<str>>,
+    /// With a shared Fernet key, `/` answers the message encrypted with it (the tutorial's
+    /// symmetric step).
+    fernet: Option<Arc<fernet::Fernet>>,
 }
 
 impl Default for App {
@@ -25,6 +28,7 @@ impl Default for App {
         App {
             message: SECRET_MESSAGE.into(),
             server_certificate: None,
+            fernet: None,
         }
     }
 }
@@ -43,6 +47,11 @@ fn accepts<B>(req: &Request<B>, kind: &str) -> bool {
 }
 
 impl App {
+    pub fn with_fernet(mut self, key: fernet::Fernet) -> Self {
+        self.fernet = Some(Arc::new(key));
+        self
+    }
+
     pub fn with_server_certificate(mut self, sentence: String) -> Self {
         self.server_certificate = Some(sentence.into());
         self
@@ -70,6 +79,13 @@ impl App {
             };
         }
         match (req.method(), path) {
+            (&Method::GET | &Method::HEAD, "/") if self.fernet.is_some() => {
+                let key = self.fernet.as_deref().expect("checked");
+                text(
+                    StatusCode::OK,
+                    crate::symmetric::encrypt(key, &self.message),
+                )
+            }
             (&Method::GET | &Method::HEAD, "/") if accepts(req, "text/html") => {
                 html(pages::secret_html(&self.message, facts))
             }
