@@ -45,6 +45,12 @@ struct Cli {
     /// The CA clients trust: the server warns at startup when its chain does not lead there.
     #[arg(long, default_value = layout::CA_CERT)]
     ca_file: PathBuf,
+    /// Offer TLS 1.2 only (default: 1.3 and 1.2), to see in Wireshark what 1.3 hides, such as the certificate.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.3")]
+    tls_max: String,
+    /// Offer HTTP/1.1 only (no h2), to compare the two in Wireshark.
+    #[arg(long)]
+    http1_only: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
     allow_invalid_dates: bool,
@@ -134,7 +140,15 @@ async fn run(cli: Cli) -> Result<()> {
                 PathBuf::from(path).display()
             );
         }
-        Transport::Tls(tls::server::server_config(&identity, tls::provider())?)
+        let offer = tls::server::Offer {
+            tls12_only: cli.tls_max == "1.2",
+            http1_only: cli.http1_only,
+        };
+        Transport::Tls(tls::server::server_config(
+            &identity,
+            tls::provider(),
+            offer,
+        )?)
     };
     let listen = if cli.listen.is_empty() {
         vec![ListenAddr::Localhost(if cli.plain_http {
