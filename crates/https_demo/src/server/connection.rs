@@ -18,8 +18,9 @@ use tokio_rustls::TlsAcceptor;
 
 use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
+use super::observe::ReadObserver;
 use super::sniff::{self, FirstBytes};
-use super::watchdog::{Closed, ConnState, Tracked};
+use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
 use crate::explain::hello;
 
@@ -153,7 +154,8 @@ async fn serve_http<I>(
         }
     });
     state.await_first_request();
-    let io = TokioIo::new(Tracked::new(io, state.clone()));
+    let seen = state.clone();
+    let io = TokioIo::new(ReadObserver::new(io, move |_: &[u8]| seen.saw_bytes()));
     let limits = &ctx.limits;
     // Pick the protocol from ALPN rather than sniffing: hyper's auto-detection never arms a
     // timer for a silent client (hyper #3756). The watchdog bounds head and idle time for both.

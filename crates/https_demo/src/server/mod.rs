@@ -13,6 +13,7 @@ pub mod capture;
 pub mod connection;
 pub mod facts;
 pub mod listen;
+pub mod observe;
 pub mod pages;
 pub mod registry;
 pub mod shutdown;
