@@ -99,7 +99,7 @@ pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
         "the new CSR",
         &ca,
         &sign::SignRequest {
-            days: None,
+            days: Some(DEMO_SITE_DAYS),
             client_auth: false,
         },
     )?;
