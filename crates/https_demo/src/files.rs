@@ -119,12 +119,34 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// Reads a text file (PEM), with the same messages as [`read`].
 pub fn read_text(path: &Path, what: &str) -> Result<String> {
     let bytes = read(path, what)?;
-    String::from_utf8(bytes).map_err(|_| {
+    String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
-            "{what} {} is not a PEM text file (it holds binary data). If it is DER, convert it: openssl x509 -inform der -in FILE -out FILE.pem",
-            path.display()
+            "{what} {} is not a PEM text file (it holds binary data). {}",
+            path.display(),
+            der_hint(e.as_bytes(), path)
         )
     })
+}
+
+/// The openssl command that turns this binary file into PEM, when it is DER we recognise.
+fn der_hint(bytes: &[u8], path: &Path) -> String {
+    use x509_parser::prelude::{FromDer, X509Certificate, X509CertificationRequest};
+    let p = path.display();
+    let command = if X509Certificate::from_der(bytes).is_ok() {
+        "x509"
+    } else if X509CertificationRequest::from_der(bytes).is_ok() {
+        "req"
+    } else {
+        return "Give the PEM file (it starts with a -----BEGIN line).".into();
+    };
+    format!(
+        "It is a DER {}; convert it: openssl {command} -inform der -in {p} -out {p}.pem",
+        if command == "x509" {
+            "certificate"
+        } else {
+            "certificate request"
+        }
+    )
 }
 
 #[cfg(test)]

@@ -178,7 +178,11 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<PrivateKeyDer<'s
     }
     let plain = info.decrypt(passphrase.as_bytes()).map_err(|e| match e {
         pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed) | pkcs8::Error::Asn1(_) => {
-            anyhow!("wrong passphrase for {shown}")
+            anyhow!(
+                "wrong passphrase for {shown}: the key does not decrypt with it. Give the passphrase it was \
+                 encrypted with (the first line of the passphrase file, or the environment variable, counts \
+                 every character, spaces too)"
+            )
         }
         other => anyhow!("cannot decrypt {shown}: {other}. If it came from elsewhere, re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in {shown} -out key-pkcs8.pem"),
     })?;
