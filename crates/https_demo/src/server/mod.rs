@@ -7,6 +7,7 @@
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
+//! - [`trim`]: freed memory back to the system when all connections are gone.
 
 pub mod app;
 pub mod capture;
@@ -18,6 +19,7 @@ pub mod pages;
 pub mod registry;
 pub mod shutdown;
 pub mod sniff;
+pub mod trim;
 pub mod watchdog;
 
 use std::sync::Arc;
@@ -86,6 +88,7 @@ pub async fn serve(
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(registry::Registry::default());
+    let trimmer = Arc::new(trim::Trimmer::start(connections.clone()));
     let ctx = Arc::new(connection::Context {
         transport,
         limits: limits.clone(),
@@ -124,9 +127,11 @@ pub async fn serve(
                 }
                 let ctx = ctx.clone();
                 let watcher = graceful.watcher();
+                let trimmer = trimmer.clone();
                 tokio::spawn(async move {
                     connection::handle(stream, peer, &ctx, registered.state.clone(), watcher).await;
                     drop(registered);
+                    trimmer.connection_closed();
                 });
             }
             name = &mut signal => {

@@ -1,0 +1,62 @@
+//! Giving freed memory back to the system once the last connection has closed.
+//!
+//! glibc keeps the heap it freed in its arenas for reuse. After a flood of 2,000 connections the
+//! server would otherwise hold twice its start-up memory for good (measured: 11 MiB at start,
+//! 20 MiB after the flood, with nothing open). `malloc_trim` returns the free pages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::registry::Registry;
+
+/// Waits this long after the last connection closed, so that a burst of short connections
+/// costs one trim, not one per connection.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Starts the trimming task; call [`Trimmer::connection_closed`] whenever a connection ends.
+pub struct Trimmer {
+    closed: Arc<Notify>,
+    connections: Arc<Registry>,
+}
+
+impl Trimmer {
+    pub fn start(connections: Arc<Registry>) -> Trimmer {
+        let closed = Arc::new(Notify::new());
+        let (wake, open) = (closed.clone(), connections.clone());
+        tokio::spawn(async move {
+            loop {
+                wake.notified().await;
+                tokio::time::sleep(SETTLE).await;
+                if open.is_empty() {
+                    // Walks every arena: a few milliseconds, so off the async threads.
+                    let _ = tokio::task::spawn_blocking(release).await;
+                }
+            }
+        });
+        Trimmer {
+            closed,
+            connections,
+        }
+    }
+
+    pub fn connection_closed(&self) {
+        if self.connections.is_empty() {
+            self.closed.notify_one();
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release() {
+    // SAFETY: malloc_trim takes no pointers and only reorganises glibc's own free lists; it is
+    // thread-safe (it takes each arena's lock).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators (musl, macOS) return memory by themselves or offer no such call.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release() {}
