@@ -81,16 +81,7 @@ fn lifetime(cert: &X509Certificate<'_>) -> i64 {
 
 /// "YYYY-MM-DD HH:MM:SS UTC", as inspect shows times.
 fn shown(t: &ASN1Time) -> String {
-    let t = t.to_datetime();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    https_demo::pki::inspect::show_time(t.to_datetime())
 }
 
 /// Checks that a new key file is readable by its owner only and encrypted as
