@@ -300,7 +300,7 @@ fn http_version_name(v: reqwest::Version) -> String {
 }
 
 /// The server's text with control characters escaped, so that it cannot drive the terminal.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\n' | '\t' => c.to_string(),
@@ -310,7 +310,7 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_string(),

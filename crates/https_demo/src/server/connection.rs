@@ -19,6 +19,8 @@ use tokio_rustls::TlsAcceptor;
 use super::sniff::{self, FirstBytes};
 use super::watchdog::{Closed, ConnState, Tracked};
 use super::{Limits, Transport, app::App};
+use crate::explain::hello;
+use crate::explain::wire::Wire;
 
 pub struct Context {
     pub transport: Transport,
@@ -64,7 +66,10 @@ pub async fn handle(
                 return None;
             }
         }
-        match TlsAcceptor::from(config).accept(stream).await {
+        // Keeps the first bytes the client sends, for its ClientHello's random; a ClientHello
+        // fits in one TLS record, at most 16 KiB.
+        let recorded = Wire::tls(16 * 1024, 0).wrap(stream);
+        match TlsAcceptor::from(config).accept(recorded).await {
             Ok(tls) => Some(tls),
             Err(e) => {
                 tracing::info!(%peer, "TLS handshake failed: {e}");
@@ -88,8 +93,14 @@ pub async fn handle(
             return;
         }
     };
-    let (_, conn) = tls.get_ref();
+    let (recorded, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
+    // The client random names this connection in a client's SSLKEYLOGFILE and in its
+    // `demo_client --explain` story: logging it ties the three together.
+    let client_random = hello::parse_client_hello(&recorded.wire().snapshot().received)
+        .map(|h| h.random)
+        .unwrap_or_else(|_| "-".into());
+    recorded.wire().finish();
     tracing::info!(
         %peer,
         sni = conn.server_name().unwrap_or("-"),
@@ -97,6 +108,7 @@ pub async fn handle(
         suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
         group = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())).unwrap_or_default(),
         alpn = conn.alpn_protocol().map(String::from_utf8_lossy).unwrap_or("-".into()).as_ref(),
+        client_random = client_random.as_str(),
         "TLS connection"
     );
     serve_http(tls, h2, peer, ctx, state, watcher).await;

@@ -18,11 +18,15 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
+use rustls::ClientConfig;
+use rustls::client::WebPkiServerVerifier;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::{PemObject, SectionKind};
 
+use super::observe::{KeyLogWitness, Witness};
 use crate::layout;
 use crate::pki::inspect::CertSummary;
 
@@ -161,6 +165,47 @@ pub fn builder(cas: &TrustedCas, key_log: bool) -> Result<reqwest::ClientBuilder
         .tls_certs_only(roots)
         .tls_info(true)
         .tls_sslkeylogfile(key_log))
+}
+
+/// The rustls configuration of `demo_client --explain`, which makes its own connection so that
+/// it can record its bytes. It trusts exactly what [`builder`] trusts: the certificates of `cas`
+/// as the only roots, checked by rustls's `WebPkiServerVerifier` (what reqwest builds from
+/// `tls_certs_only`), with the same provider, protocol versions and ALPN (h2, then http/1.1).
+/// The witnesses only watch: the verifier's verdict is returned to rustls unchanged.
+pub struct Observed {
+    pub config: Arc<ClientConfig>,
+    pub witness: Arc<Witness>,
+    pub key_log: Arc<KeyLogWitness>,
+}
+
+pub fn observed_config(cas: &TrustedCas, key_log: bool) -> Result<Observed> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in &cas.certs {
+        roots
+            .add(der.clone())
+            .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))?;
+    }
+    let provider = super::provider();
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))?;
+    let witness = Arc::new(Witness::new(verifier));
+    let key_log = Arc::new(KeyLogWitness::new(key_log));
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS configuration refused: {e}"))?
+        // A custom verifier is "dangerous" to rustls; this one returns WebPkiServerVerifier's
+        // verdict as it is.
+        .dangerous()
+        .with_custom_certificate_verifier(witness.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.key_log = key_log.clone();
+    Ok(Observed {
+        config: Arc::new(config),
+        witness,
+        key_log,
+    })
 }
 
 /// A builder for http:// URLs. No TLS happens there (redirects are off); and so that none could
