@@ -93,12 +93,18 @@ impl FromStr for KeyType {
 /// Encodes a key as PEM: `ENCRYPTED PRIVATE KEY` (PBES2, PBKDF2-SHA256, AES-256-CBC, which every
 /// OpenSSL since 1.0 reads) when a passphrase is given, plain `PRIVATE KEY` otherwise.
 pub fn to_pem(key: &KeyPair, passphrase: Option<&str>) -> Result<Zeroizing<String>> {
-    let Some(passphrase) = passphrase else {
-        return Ok(Zeroizing::new(key.serialize_pem()));
-    };
     let der = Zeroizing::new(key.serialize_der());
-    let info = PrivateKeyInfoRef::try_from(der.as_slice())
+    let mut info = PrivateKeyInfoRef::try_from(der.as_slice())
         .map_err(|e| anyhow!("the generated key is not PKCS#8: {e}"))?;
+    // Ed25519 keys come as PKCS#8 v2 (RFC 5958), which appends the public key; OpenSSL 3.0 (and
+    // so Python's ssl) cannot read that form at all. The public key is derived from the private
+    // one anyway, so write the v1 form (RFC 8410) that every tool reads.
+    info.public_key = None;
+    let Some(passphrase) = passphrase else {
+        return SecretDocument::encode_msg(&info)
+            .and_then(|doc| doc.to_pem("PRIVATE KEY", LineEnding::LF))
+            .map_err(|e| anyhow!("cannot encode the key as PEM: {e}"));
+    };
     let salt: [u8; 16] = rand::random();
     let iv: [u8; 16] = rand::random();
     let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ROUNDS, &salt, iv)
@@ -199,3 +205,32 @@ pub fn to_key_pair(key: &PrivateKeyDer<'_>, path: &Path) -> Result<KeyPair> {
 
 /// A string wiped from memory when dropped (passphrases, PEM of private keys).
 pub type SecretString = Zeroizing<String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::PublicKeyData;
+
+    #[test]
+    fn keys_are_written_as_pkcs8_v1_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        for key_type in [KeyType::EcdsaP256, KeyType::Ed25519, KeyType::Rsa2048] {
+            let key = key_type.generate().unwrap();
+            for pass in [None, Some("a long passphrase")] {
+                let pem = to_pem(&key, pass).unwrap();
+                let path = dir.path().join("key.pem");
+                std::fs::write(&path, pem.as_bytes()).unwrap();
+                let loaded =
+                    load(&path, || Ok(Zeroizing::new("a long passphrase".into()))).unwrap();
+                // Version 0 (v1): no public key appended, which OpenSSL 3.0 could not read.
+                let info = PrivateKeyInfoRef::try_from(loaded.secret_der()).unwrap();
+                assert_eq!(info.version(), pkcs8::Version::V1, "{key_type}");
+                let again = to_key_pair(&loaded, &path).unwrap();
+                assert_eq!(
+                    again.subject_public_key_info(),
+                    key.subject_public_key_info()
+                );
+            }
+        }
+    }
+}

@@ -16,4 +16,5 @@ pub mod layout;
 pub mod passphrase;
 pub mod pki;
 pub mod server;
+pub mod symmetric;
 pub mod tls;

@@ -5,7 +5,7 @@
 //! With --explain, it tells the story of the connection that carried the request, step by step,
 //! from the bytes that crossed the wire; --json gives the same facts for a program.
 //!
-//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS] [--explain] [--json]
+//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS] [--fernet] [--explain] [--json]
 //! (SSLKEYLOGFILE=FILE writes the TLS secrets there, for Wireshark.)
 
 use std::io::IsTerminal;
@@ -31,9 +31,13 @@ const DEFAULT_LOG: &str = "off,https_demo=warn,demo_client=warn,rustls_platform_
     about = "Fetch the secret message over HTTPS, trusting only the demo's CA, and say what was verified."
 )]
 struct Cli {
-    /// The server to ask; http:// shows what is lost without TLS.
-    #[arg(default_value = client::DEFAULT_URL)]
-    url: String,
+    /// The server to ask; http:// shows what is lost without TLS. [default: https://localhost:8080/,
+    /// or http://localhost:8082/ with --fernet]
+    url: Option<String>,
+    /// The tutorial's middle step: fetch over plain HTTP a message encrypted with the Fernet key in
+    /// $SECRET_KEY, shared with the server beforehand (demo_server --fernet), and decrypt it.
+    #[arg(long)]
+    fernet: bool,
     /// The only CA certificate(s) to trust (PEM). Not the system's roots, not the browser's.
     #[arg(long, value_name = "FILE", default_value = layout::CA_CERT)]
     ca_file: PathBuf,
@@ -75,8 +79,18 @@ fn main() -> ExitCode {
 
 #[tokio::main(flavor = "current_thread")]
 async fn run(cli: Cli) -> Result<ExitCode> {
+    let fernet_key = if cli.fernet {
+        Some(https_demo::symmetric::key_from_env()?)
+    } else {
+        None
+    };
+    let default_url = if cli.fernet {
+        "http://localhost:8082/"
+    } else {
+        client::DEFAULT_URL
+    };
     let request = Request {
-        url: cli.url,
+        url: cli.url.unwrap_or_else(|| default_url.to_string()),
         ca_file: cli.ca_file,
         timeout: Duration::from_secs_f64(cli.timeout),
     };
@@ -92,8 +106,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
              and the traffic can be read as it is."
         );
     }
+    if fernet_key.is_some() && client.target().tls {
+        anyhow::bail!(
+            "--fernet shows the symmetric step over plain HTTP: use an http:// URL (demo_server --fernet listens on http://localhost:8082/)"
+        );
+    }
     let fetched = client.fetch().await?;
-    print!("{}", fetched.report());
+    match fernet_key {
+        Some(key) => {
+            let message = https_demo::symmetric::decrypt(&key, &fetched.message)?;
+            println!("Secret message: {message}");
+            println!(
+                "It travelled over plain HTTP as a Fernet token ({} characters), decrypted here with the key in ${}. \
+                 An eavesdropper saw the token, not the message; but this only worked because you gave both sides \
+                 the same key beforehand.",
+                fetched.message.trim().len(),
+                https_demo::symmetric::KEY_ENV
+            );
+        }
+        None => print!("{}", fetched.report()),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

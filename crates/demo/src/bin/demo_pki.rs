@@ -3,7 +3,7 @@
 //!
 //! Usage: demo_pki <ca|csr|sign|inspect|demo> [OPTIONS]   (demo_pki help <command> for each)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -39,6 +39,8 @@ enum Command {
     Inspect(InspectArgs),
     /// Verify a certificate chain against a CA file for a name, as a client would (dates, chain, signatures, name).
     Verify(VerifyArgs),
+    /// Print a fresh Fernet key for the symmetric step of the demo (demo_server --fernet, demo_client --fernet).
+    FernetKey,
     /// Make the demo's whole bundled set again: a fresh CA, site key, CSR, certificate and passphrase.
     Demo(DemoArgs),
 }
@@ -208,6 +210,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
+        Command::FernetKey => {
+            println!("{}", https_demo::symmetric::generate_key());
+            eprintln!(
+                "Give this same key to both sides: export SECRET_KEY=<the key above>. Anyone who has it can read \
+                 the messages, so it must travel by some safe way you already have; HTTPS needs no such shared key."
+            );
+            Ok(())
+        }
     }
 }
 
@@ -221,12 +231,15 @@ fn subject(args: SubjectArgs, common_name: String) -> Subject {
     }
 }
 
-/// The new key as PEM, encrypted unless --no-passphrase.
-fn encode_new_key(
+/// Writes a new key (encrypted unless --no-passphrase, mode 0600) and the public file made with
+/// it, both or neither.
+fn write_new_key(
     key: &https_demo::pki::KeyPair,
     args: &NewKeyArgs,
-    purpose: &str,
-) -> Result<https_demo::keys::SecretString> {
+    key_path: &Path,
+    role: &str,
+    (public_path, public_pem): (&Path, &str),
+) -> Result<()> {
     let pass = if args.no_passphrase {
         None
     } else {
@@ -234,11 +247,26 @@ fn encode_new_key(
             file: args.passphrase_file.as_deref(),
             flag: "--passphrase-file",
             env_var: KEY_ENV,
-            purpose,
+            purpose: &format!("the new {role} key {}", key_path.display()),
         };
         Some(source.read_new()?)
     };
-    keys::to_pem(key, pass.as_deref().map(|s| s.as_str()))
+    let key_pem = keys::to_pem(key, pass.as_deref().map(|s| s.as_str()))?;
+    files::write_all(
+        &[
+            Output {
+                path: key_path,
+                contents: key_pem.as_bytes(),
+                mode: PRIVATE,
+            },
+            Output {
+                path: public_path,
+                contents: public_pem.as_bytes(),
+                mode: PUBLIC,
+            },
+        ],
+        args.force,
+    )
 }
 
 fn key_note(args: &NewKeyArgs) -> &'static str {
@@ -265,26 +293,7 @@ fn ca(a: CaArgs) -> Result<()> {
         days: a.days,
         permitted: &permitted,
     })?;
-    let key_pem = encode_new_key(
-        &new.key,
-        &a.new_key,
-        &format!("the new CA key {}", a.key.display()),
-    )?;
-    files::write_all(
-        &[
-            Output {
-                path: &a.key,
-                contents: key_pem.as_bytes(),
-                mode: PRIVATE,
-            },
-            Output {
-                path: &a.cert,
-                contents: new.cert_pem.as_bytes(),
-                mode: PUBLIC,
-            },
-        ],
-        a.new_key.force,
-    )?;
+    write_new_key(&new.key, &a.new_key, &a.key, "CA", (&a.cert, &new.cert_pem))?;
     println!("Created a new CA with an {} key.", a.new_key.key_type);
     println!(
         "The CA certificate is at {}: give it to the clients that should trust this CA.",
@@ -316,26 +325,7 @@ fn csr(a: CsrArgs) -> Result<()> {
         names: &a.names,
         key_type: a.new_key.key_type,
     })?;
-    let key_pem = encode_new_key(
-        &new.key,
-        &a.new_key,
-        &format!("the new site key {}", a.key.display()),
-    )?;
-    files::write_all(
-        &[
-            Output {
-                path: &a.key,
-                contents: key_pem.as_bytes(),
-                mode: PRIVATE,
-            },
-            Output {
-                path: &a.csr,
-                contents: new.csr_pem.as_bytes(),
-                mode: PUBLIC,
-            },
-        ],
-        a.new_key.force,
-    )?;
+    write_new_key(&new.key, &a.new_key, &a.key, "site", (&a.csr, &new.csr_pem))?;
     println!(
         "Created an {} key and a request for {}.",
         a.new_key.key_type,

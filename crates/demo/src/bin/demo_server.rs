@@ -29,6 +29,10 @@ struct Cli {
     /// Serve the same app with no TLS at all, so that Wireshark shows the message in clear.
     #[arg(long)]
     plain_http: bool,
+    /// The tutorial's middle step: plain HTTP again, but the message is sent encrypted with the
+    /// Fernet key in $SECRET_KEY, which the client must already share. Default port 8082.
+    #[arg(long, conflicts_with = "plain_http")]
+    fernet: bool,
     /// The certificate chain to send (site certificate first).
     #[arg(long, default_value = layout::SITE_CERT)]
     cert: PathBuf,
@@ -41,6 +45,12 @@ struct Cli {
     /// The CA clients trust: the server warns at startup when its chain does not lead there.
     #[arg(long, default_value = layout::CA_CERT)]
     ca_file: PathBuf,
+    /// Offer TLS 1.2 only (default: 1.3 and 1.2), to see in Wireshark what 1.3 hides, such as the certificate.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.3")]
+    tls_max: String,
+    /// Offer HTTP/1.1 only (no h2), to compare the two in Wireshark.
+    #[arg(long)]
+    http1_only: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
     allow_invalid_dates: bool,
@@ -59,6 +69,9 @@ struct Cli {
     /// Largest request head, in bytes (at least 8192); a longer one gets 431.
     #[arg(long, default_value_t = 32 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
     max_header_bytes: u64,
+    /// Worker threads serving connections (default: one per CPU core). 1 is what benchmarks compare.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
@@ -73,7 +86,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        runtime.worker_threads(n.into());
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
@@ -90,7 +107,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let transport = if cli.plain_http {
+    let mut app = server::app::App::default();
+    let transport = if cli.fernet {
+        app = app.with_fernet(https_demo::symmetric::key_from_env()?);
+        println!(
+            "Serving over PLAIN HTTP, the message encrypted with the shared Fernet key in ${}: an eavesdropper \
+             sees only the token, but the key had to reach the client some other way first.",
+            https_demo::symmetric::KEY_ENV
+        );
+        Transport::Plain
+    } else if cli.plain_http {
         println!(
             "Serving over PLAIN HTTP: no certificate, no encryption. Anyone on the path can read the message."
         );
@@ -110,6 +136,7 @@ async fn run(cli: Cli) -> Result<()> {
         )?;
         println!("Proving our identity with {}:", cli.cert.display());
         println!("  {}", identity.leaf.sentence());
+        app = app.with_server_certificate(identity.leaf.sentence());
         if let Some(warning) = tls::server::check_against_ca(&identity, &cli.ca_file) {
             tracing::warn!("{warning}");
         }
@@ -120,7 +147,15 @@ async fn run(cli: Cli) -> Result<()> {
                 PathBuf::from(path).display()
             );
         }
-        Transport::Tls(tls::server::server_config(&identity, tls::provider())?)
+        let offer = tls::server::Offer {
+            tls12_only: cli.tls_max == "1.2",
+            http1_only: cli.http1_only,
+        };
+        Transport::Tls(tls::server::server_config(
+            &identity,
+            tls::provider(),
+            offer,
+        )?)
     };
     let listen = if cli.listen.is_empty() {
         vec![ListenAddr::Localhost(if cli.plain_http {
@@ -156,5 +191,5 @@ async fn run(cli: Cli) -> Result<()> {
         max_header_bytes: cli.max_header_bytes as usize,
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
-    server::serve(listeners, transport, limits, server::app::App::default()).await
+    server::serve(listeners, transport, limits, app).await
 }

@@ -77,6 +77,8 @@ impl Server {
             .args(extra)
             .env("RUST_LOG", "info")
             .env_remove("SSLKEYLOGFILE")
+            .env_remove("SECRET_KEY")
+            .env_remove("DEMO_SERVER_PASSPHRASE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -39,6 +39,11 @@ pub fn tutorial_subject(common_name: &str) -> Subject {
 
 pub const SITE_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
+/// The bundled site certificate lives a year: Mozilla's "intermediate" server profile (which
+/// sslyze checks) allows at most 366 days, stricter than Apple's 825 that `sign` enforces.
+/// ./start_https_server.sh makes a fresh set when it expires.
+pub const DEMO_SITE_DAYS: i64 = 365;
+
 pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
     let l = req.layout;
     if let Some((path, _)) = req.ca_key_out
@@ -94,7 +99,7 @@ pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
         "the new CSR",
         &ca,
         &sign::SignRequest {
-            days: None,
+            days: Some(DEMO_SITE_DAYS),
             client_auth: false,
         },
     )?;

@@ -4,21 +4,31 @@ use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 /// The tutorial's secret. Over plain HTTP Wireshark shows it; over HTTPS it does not.
 pub const SECRET_MESSAGE: &str = "fluffy tail";
 
+use super::facts::ConnectionFacts;
+use super::pages;
+
 #[derive(Clone)]
 pub struct App {
     message: Arc<str>,
+    /// "From A to B I am X according to Y" of the certificate the server sends, if any.
+    server_certificate: Option<Arc<str>>,
+    /// With a shared Fernet key, `/` answers the message encrypted with it (the tutorial's
+    /// symmetric step).
+    fernet: Option<Arc<fernet::Fernet>>,
 }
 
 impl Default for App {
     fn default() -> Self {
         App {
             message: SECRET_MESSAGE.into(),
+            server_certificate: None,
+            fernet: None,
         }
     }
 }
@@ -26,8 +36,32 @@ impl Default for App {
 /// The longest `/delay/N` the app grants: enough to watch a slow request survive Ctrl-C.
 pub const MAX_DELAY_SECS: u64 = 10;
 
+/// Whether the client prefers `kind` (e.g. "text/html") to plain text: curl and demo_client
+/// send `*/*` or nothing and keep getting plain text.
+fn accepts<B>(req: &Request<B>, kind: &str) -> bool {
+    req.headers()
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(kind))
+}
+
 impl App {
-    pub async fn respond<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
+    pub fn with_fernet(mut self, key: fernet::Fernet) -> Self {
+        self.fernet = Some(Arc::new(key));
+        self
+    }
+
+    pub fn with_server_certificate(mut self, sentence: String) -> Self {
+        self.server_certificate = Some(sentence.into());
+        self
+    }
+
+    pub async fn respond<B>(
+        &self,
+        req: &Request<B>,
+        facts: &ConnectionFacts,
+    ) -> Response<Full<Bytes>> {
         let path = req.uri().path();
         if let Some(secs) = path.strip_prefix("/delay/") {
             return match secs.parse::<u64>() {
@@ -45,8 +79,35 @@ impl App {
             };
         }
         match (req.method(), path) {
+            (&Method::GET | &Method::HEAD, "/") if self.fernet.is_some() => {
+                let key = self.fernet.as_deref().expect("checked");
+                text(
+                    StatusCode::OK,
+                    crate::symmetric::encrypt(key, &self.message),
+                )
+            }
+            (&Method::GET | &Method::HEAD, "/") if accepts(req, "text/html") => {
+                html(pages::secret_html(&self.message, facts))
+            }
             (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, self.message.to_string()),
-            (_, "/") => {
+            (&Method::GET | &Method::HEAD, "/connection") if accepts(req, "application/json") => {
+                let mut res = Response::new(Full::new(Bytes::from(
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "connection": facts,
+                        "http_version": format!("{:?}", req.version()),
+                        "server_certificate": self.server_certificate.as_deref(),
+                    }))
+                    .unwrap_or_default(),
+                )));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                res
+            }
+            (&Method::GET | &Method::HEAD, "/connection") => html(pages::connection_html(
+                facts,
+                self.server_certificate.as_deref(),
+            )),
+            (_, "/" | "/connection") => {
                 let mut res = text(
                     StatusCode::METHOD_NOT_ALLOWED,
                     format!(
@@ -64,6 +125,15 @@ impl App {
             ),
         }
     }
+}
+
+fn html(body: String) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
 }
 
 pub fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -86,11 +156,15 @@ mod tests {
             .uri(path)
             .body(())
             .unwrap();
+        let facts = ConnectionFacts {
+            peer: "127.0.0.1:1".into(),
+            tls: None,
+        };
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .unwrap()
-            .block_on(App::default().respond(&req))
+            .block_on(App::default().respond(&req, &facts))
     }
 
     #[test]

@@ -16,11 +16,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::capture;
+use super::facts::{ConnectionFacts, TlsFacts};
+use super::observe::ReadObserver;
 use super::sniff::{self, FirstBytes};
-use super::watchdog::{Closed, ConnState, Tracked};
+use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
 use crate::explain::hello;
-use crate::explain::wire::Wire;
 
 pub struct Context {
     pub transport: Transport,
@@ -39,7 +41,11 @@ pub async fn handle(
     let config = match &ctx.transport {
         Transport::Plain => {
             tracing::info!(%peer, "plain HTTP connection (no TLS: anyone on the path can read it)");
-            return serve_http(stream, false, peer, ctx, state, watcher).await;
+            let facts = ConnectionFacts {
+                peer: peer.to_string(),
+                tls: None,
+            };
+            return serve_http(stream, false, facts, ctx, state, watcher).await;
         }
         Transport::Tls(config) => config.clone(),
     };
@@ -66,20 +72,18 @@ pub async fn handle(
                 return None;
             }
         }
-        // Keeps the first bytes the client sends, for its ClientHello's random; a ClientHello
-        // fits in one TLS record, at most 16 KiB.
-        let recorded = Wire::tls(16 * 1024, 0).wrap(stream);
-        match TlsAcceptor::from(config).accept(recorded).await {
-            Ok(tls) => Some(tls),
+        let (stream, captured) = capture::capture(stream);
+        match TlsAcceptor::from(config).accept(stream).await {
+            Ok(tls) => Some((tls, captured.take())),
             Err(e) => {
                 tracing::info!(%peer, "TLS handshake failed: {e}");
                 None
             }
         }
     };
-    let tls = tokio::select! {
+    let (tls, client_hello_bytes) = tokio::select! {
         result = tokio::time::timeout(limit, opening) => match result {
-            Ok(Some(tls)) => tls,
+            Ok(Some(done)) => done,
             Ok(None) => return,
             Err(_) => {
                 tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
@@ -93,41 +97,33 @@ pub async fn handle(
             return;
         }
     };
-    let (recorded, conn) = tls.get_ref();
+    let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
-    // The client random names this connection in a client's SSLKEYLOGFILE and in its
-    // `demo_client --explain` story: logging it ties the three together.
-    let client_random = hello::parse_client_hello(&recorded.wire().snapshot().received)
-        .map(|h| h.random)
-        .unwrap_or_else(|_| "-".into());
-    recorded.wire().finish();
+    let offered = hello::parse_client_hello(&client_hello_bytes)
+        .inspect_err(|e| tracing::debug!(%peer, "cannot parse the ClientHello: {e}"))
+        .ok();
+    let facts = TlsFacts::new(conn, offered);
     tracing::info!(
         %peer,
-        sni = conn.server_name().unwrap_or("-"),
-        version = version_name(conn.protocol_version()),
-        suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
-        group = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())).unwrap_or_default(),
-        alpn = conn.alpn_protocol().map(String::from_utf8_lossy).unwrap_or("-".into()).as_ref(),
-        client_random = client_random.as_str(),
+        sni = facts.sni.as_deref().unwrap_or("-"),
+        version = facts.version.as_str(),
+        suite = facts.cipher_suite.as_str(),
+        group = facts.key_exchange_group.as_str(),
+        alpn = facts.alpn.as_deref().unwrap_or("-"),
+        client_random = facts.offered.as_ref().map(|o| o.random.as_str()).unwrap_or("-"),
         "TLS connection"
     );
-    serve_http(tls, h2, peer, ctx, state, watcher).await;
-}
-
-/// `TLSv1_3` as people write it: TLS 1.3.
-pub fn version_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
-    match v {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
-        Some(_) => "other",
-        None => "-",
-    }
+    let facts = ConnectionFacts {
+        peer: peer.to_string(),
+        tls: Some(facts),
+    };
+    serve_http(tls, h2, facts, ctx, state, watcher).await;
 }
 
 async fn serve_http<I>(
     io: I,
     h2: bool,
-    peer: SocketAddr,
+    facts: ConnectionFacts,
     ctx: &Context,
     state: Arc<ConnState>,
     watcher: Watcher,
@@ -136,12 +132,15 @@ async fn serve_http<I>(
 {
     let app = ctx.app.clone();
     let service_state = state.clone();
+    let peer = facts.peer.clone();
+    let facts = Arc::new(facts);
     let service = service_fn(move |req: Request<Incoming>| {
-        let app = app.clone();
+        let (app, facts) = (app.clone(), facts.clone());
         let in_flight = service_state.request_started();
         async move {
             let started = Instant::now();
-            let res = app.respond(&req).await;
+            let res = app.respond(&req, &facts).await;
+            let peer = &facts.peer;
             tracing::info!(
                 %peer,
                 method = %req.method(),
@@ -155,7 +154,8 @@ async fn serve_http<I>(
         }
     });
     state.await_first_request();
-    let io = TokioIo::new(Tracked::new(io, state.clone()));
+    let seen = state.clone();
+    let io = TokioIo::new(ReadObserver::new(io, move |_: &[u8]| seen.saw_bytes()));
     let limits = &ctx.limits;
     // Pick the protocol from ALPN rather than sniffing: hyper's auto-detection never arms a
     // timer for a silent client (hyper #3756). The watchdog bounds head and idle time for both.

@@ -1,15 +1,20 @@
 //! The demo server: the same small app over TLS or, for comparison in Wireshark, plain HTTP.
 //!
 //! - [`listen`]: which addresses, and binding them with errors that say what to do.
-//! - [`app`]: the routes (the secret message).
+//! - [`app`], [`pages`]: the routes (the secret message, the visitor's own connection).
+//! - [`capture`], [`facts`]: what the client offered and what was negotiated.
 //! - [`connection`]: one client: TLS handshake, the log line, HTTP/1.1 or h2.
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 
 pub mod app;
+pub mod capture;
 pub mod connection;
+pub mod facts;
 pub mod listen;
+pub mod observe;
+pub mod pages;
 pub mod registry;
 pub mod shutdown;
 pub mod sniff;

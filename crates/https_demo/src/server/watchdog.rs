@@ -4,13 +4,10 @@
 //! not extend it), or idle between requests (the idle timeout). hyper alone arms no timer for a
 //! silent h2 client and conflates idle with head time for HTTP/1.1; this one rule covers both.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 /// Shared between the IO wrapper, the service and the watchdog of one connection.
@@ -73,7 +70,8 @@ impl ConnState {
         self.in_flight.load(Ordering::Acquire) == 0
     }
 
-    fn saw_bytes(&self) {
+    /// Called for every read: bytes arriving while no request is in flight start a head.
+    pub fn saw_bytes(&self) {
         if self.is_idle() && self.head_started.load(Ordering::Relaxed) == 0 {
             self.head_started
                 .store(self.millis() + 1, Ordering::Relaxed);
@@ -135,59 +133,5 @@ impl Drop for RequestGuard {
         state.idle_since.store(state.millis(), Ordering::Relaxed);
         state.in_flight.fetch_sub(1, Ordering::AcqRel);
         state.changed.notify_one();
-    }
-}
-
-/// The connection's socket (or TLS stream), noting when bytes arrive.
-pub struct Tracked<I> {
-    inner: I,
-    state: Arc<ConnState>,
-}
-
-impl<I> Tracked<I> {
-    pub fn new(inner: I, state: Arc<ConnState>) -> Self {
-        Tracked { inner, state }
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Tracked<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            this.state.saw_bytes();
-        }
-        result
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }

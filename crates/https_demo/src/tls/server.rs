@@ -68,21 +68,39 @@ pub fn load_identity(
     })
 }
 
-/// The server's TLS configuration: ALPN h2 then http/1.1, TLS 1.3 and 1.2, rustls's default
-/// cipher suites and key-exchange groups (X25519MLKEM768 first), and a key log when
+/// Choices a person may narrow for a lab (compare TLS 1.2 with 1.3, h2 with HTTP/1.1); the
+/// defaults offer both, and nothing below TLS 1.2 can be asked for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offer {
+    pub tls12_only: bool,
+    pub http1_only: bool,
+}
+
+/// The server's TLS configuration: TLS 1.3 and 1.2, rustls's default cipher suites and
+/// key-exchange groups (X25519MLKEM768 first), ALPN h2 then http/1.1, and a key log when
 /// SSLKEYLOGFILE is set.
 pub fn server_config(
     identity: &Identity,
     provider: Arc<CryptoProvider>,
+    offer: Offer,
 ) -> Result<Arc<ServerConfig>> {
+    let versions: &[&rustls::SupportedProtocolVersion] = if offer.tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| anyhow!("TLS configuration refused: {e}"))?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
             identity.key.clone(),
         )));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = if offer.http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     config.key_log = Arc::new(rustls::KeyLogFile::new());
     Ok(Arc::new(config))
 }

@@ -1,0 +1,153 @@
+//! ./wireshark_lab.sh end to end, and its captures checked independently with tshark.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+fn payload_hex(pcap: &Path) -> String {
+    let out = run_bounded(
+        Command::new("tshark").args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.payload",
+        ]),
+        Duration::from_secs(60),
+    );
+    text(&out.stdout).replace([':', '\n'], "")
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The application data tshark reads from a TLS capture with the key log.
+fn decrypted(pcap: &Path, keylog: &Path) -> String {
+    let out = run_bounded(
+        Command::new("tshark").args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-o",
+            &format!("tls.keylog_file:{}", keylog.display()),
+            "-Y",
+            "http || http2",
+            "-T",
+            "fields",
+            "-e",
+            "http.file_data",
+            "-e",
+            "http2.data.data",
+        ]),
+        Duration::from_secs(60),
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
+    assert!(
+        Command::new("tshark").arg("--version").output().is_ok(),
+        "this test needs tshark: apt-get install tshark (./run_tests.sh does it)"
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let dir = out_dir.path();
+    let out = run_bounded(
+        Command::new("./wireshark_lab.sh")
+            .current_dir(repo())
+            .arg(dir)
+            .env("CARGO_TARGET_DIR", repo().join("target/start-script-test"))
+            .env_remove("SSLKEYLOGFILE")
+            .env_remove("SECRET_KEY"),
+        Duration::from_secs(1200),
+    );
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
+    let row = |name: &str| {
+        said.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}: {said}"))
+            .to_string()
+    };
+    let cells = |name: &str| {
+        row(name)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        cells("\"fluffy tail\" in the packets").ends_with(&[
+            "yes".into(),
+            "no".into(),
+            "no".into(),
+            "no".into()
+        ]),
+        "{said}"
+    );
+    assert!(
+        row("server certificate").contains("no, encrypted")
+            && row("server certificate").contains("yes, readable"),
+        "{said}"
+    );
+    assert!(
+        cells("secret recovered with the key log").ends_with(&["yes".into(), "yes".into()]),
+        "{said}"
+    );
+
+    // The same facts, checked in the captures themselves.
+    let secret = hex(SECRET);
+    let http = payload_hex(&dir.join("http.pcapng"));
+    assert!(
+        http.contains(&secret),
+        "the HTTP capture must show the secret in clear"
+    );
+    let fernet = payload_hex(&dir.join("fernet.pcapng"));
+    assert!(
+        !fernet.contains(&secret),
+        "the Fernet capture must not show the secret"
+    );
+    let wire = String::from_utf8(
+        (0..fernet.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&fernet[i..i + 2], 16).ok())
+            .collect(),
+    )
+    .unwrap_or_default();
+    let token = wire
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "_-=".contains(c)))
+        .find(|w| w.starts_with("gAAAAA"))
+        .expect("a Fernet token on the wire");
+    let key = https_demo::symmetric::parse_key(
+        std::fs::read_to_string(dir.join("fernet.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(
+        https_demo::symmetric::decrypt(&key, token).unwrap(),
+        SECRET,
+        "the token on the wire is valid"
+    );
+    let keylog = dir.join("keys.log");
+    for (name, version) in [
+        ("https-tls13.pcapng", "1.3 with h2"),
+        ("https-tls12.pcapng", "1.2 with HTTP/1.1"),
+    ] {
+        let pcap = dir.join(name);
+        let bytes = payload_hex(&pcap);
+        assert!(
+            !bytes.contains(&secret) && !bytes.contains(&hex(token)),
+            "TLS {version}: secret or token visible"
+        );
+        let plain = decrypted(&pcap, &keylog);
+        assert!(
+            plain.contains(SECRET) || plain.contains(&secret),
+            "TLS {version}: tshark did not recover the secret: {plain}"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! The pages a browser sees: the secret with a link to /connection, and /connection itself,
+//! which shows each visitor their own connection (like openssl s_server -www and howsmyssl) in
+//! words a learner reads. One self-contained page, no JavaScript, no external assets.
+
+use std::fmt::Write as _;
+
+use super::facts::ConnectionFacts;
+use crate::explain::names;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>\
+         body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}}\
+         h1{{font-size:1.6rem}} table{{border-collapse:collapse;width:100%}}\
+         th,td{{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #ddd}}\
+         th{{width:14rem;font-weight:600}} code{{font-size:.9em}} .ok{{color:#176b2c}} .warn{{color:#a33}}\
+         details{{margin:.5rem 0}} .secret{{font-size:2rem;font-weight:700}}\
+         </style></head><body>\n{body}\n</body></html>\n",
+        title = esc(title)
+    )
+}
+
+pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
+    let how = match &facts.tls {
+        Some(tls) => format!(
+            "<p class=\"ok\">It reached you over {} with {}: nobody between us could read it.</p>",
+            esc(&tls.version),
+            esc(&tls.cipher_suite)
+        ),
+        None => "<p class=\"warn\">It reached you over plain HTTP: anyone on the path could read it.</p>".into(),
+    };
+    page(
+        "The secret message",
+        &format!(
+            "<h1>The secret message</h1>\n<p class=\"secret\">{}</p>\n{how}\n\
+             <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>",
+            esc(message)
+        ),
+    )
+}
+
+pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>) -> String {
+    let mut body = String::from("<h1>Your connection</h1>\n");
+    let Some(tls) = &facts.tls else {
+        body.push_str(
+            "<p class=\"warn\">This is <strong>plain HTTP</strong>: no TLS, no encryption, no proof of who \
+             answered. Everything on this page crossed the network in clear text.</p>",
+        );
+        return page("Your connection", &body);
+    };
+    let group_words = names::explain_group(&tls.key_exchange_group);
+    let mut rows = String::new();
+    let mut add = |k: &str, v: String| {
+        let _ = writeln!(rows, "<tr><th>{k}</th><td>{v}</td></tr>");
+    };
+    add("TLS version", esc(&tls.version));
+    add(
+        "Cipher suite",
+        format!(
+            "<code>{}</code>: encrypts and authenticates every byte after the handshake",
+            esc(&tls.cipher_suite)
+        ),
+    );
+    add(
+        "Key exchange",
+        format!(
+            "<code>{}</code> <span class=\"{}\">{}</span><br>{}",
+            esc(&tls.key_exchange_group),
+            if tls.post_quantum { "ok" } else { "warn" },
+            if tls.post_quantum {
+                "post-quantum"
+            } else {
+                "not post-quantum"
+            },
+            esc(&group_words)
+        ),
+    );
+    add(
+        "Application protocol (ALPN)",
+        esc(tls.alpn.as_deref().unwrap_or("none (HTTP/1.1 assumed)")),
+    );
+    add(
+        "Server name you asked for (SNI)",
+        match &tls.sni {
+            Some(sni) => format!(
+                "<code>{}</code>, sent in clear in your ClientHello",
+                esc(sni)
+            ),
+            None => "none (you connected by IP address, or your client sent no SNI)".into(),
+        },
+    );
+    add(
+        "Client certificate",
+        if tls.client_certificate_presented {
+            "presented".into()
+        } else {
+            "none presented (this server does not ask for one; the server proved who it is, not you)".into()
+        },
+    );
+    if let Some(sentence) = server_certificate {
+        add("The server's certificate", esc(sentence));
+    }
+    body.push_str("<p>What your client and this server agreed on, read from the connection that carried this page:</p>\n<table>\n");
+    body.push_str(&rows);
+    body.push_str("</table>\n");
+    if let Some(offered) = &tls.offered {
+        body.push_str("<h2>What your client offered</h2>\n<p>From your ClientHello, the first message of the handshake, which anyone on the path can read:</p>\n<table>\n");
+        let list = |items: &[String]| {
+            items
+                .iter()
+                .map(|s| format!("<code>{}</code>", esc(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            body,
+            "<tr><th>TLS versions</th><td>{}</td></tr>",
+            list(&offered.versions)
+        );
+        let _ = writeln!(
+            body,
+            "<tr><th>Cipher suites</th><td>{}</td></tr>",
+            list(&offered.cipher_suites)
+        );
+        let _ = writeln!(
+            body,
+            "<tr><th>Key-exchange groups</th><td>{}</td></tr>",
+            list(&offered.groups)
+        );
+        let _ = writeln!(
+            body,
+            "<tr><th>Key shares sent</th><td>{}</td></tr>",
+            list(&offered.key_shares)
+        );
+        let _ = writeln!(
+            body,
+            "<tr><th>Signature algorithms</th><td>{}</td></tr>",
+            list(&offered.signature_algorithms)
+        );
+        let _ = writeln!(
+            body,
+            "<tr><th>Client random</th><td><code>{}</code></td></tr>",
+            esc(&offered.random)
+        );
+        body.push_str("</table>\n");
+    }
+    body.push_str("<p>Ask for this page with <code>Accept: application/json</code> to get the same facts as JSON.</p>");
+    page("Your connection", &body)
+}
