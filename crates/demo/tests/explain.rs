@@ -1,14 +1,17 @@
 //! `demo_client --explain` and `--json`: the story of one real connection, checked against what
 //! the other side saw: demo_server's log line for that very connection (found by its client
-//! random), the key log, and `openssl s_server` for TLS 1.2 and a HelloRetryRequest.
+//! random), the key log, demo_server's /connection JSON, and `openssl s_server` for a
+//! HelloRetryRequest.
 
 mod support;
 
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
+use https_demo::explain::names;
 use https_demo::layout;
 use https_demo::pki::{self, inspect::CertSummary};
 use serde_json::Value;
@@ -116,11 +119,7 @@ fn explain_tells_every_step_with_the_values_the_server_saw() {
     assert_eq!(random.len(), 64, "{story}");
     let line = server_line(&server, &random);
     assert_eq!(row(&story, "TLS version:"), field(&line, "version"));
-    // rustls names TLS 1.3 suites TLS13_*; the story uses the IANA names.
-    assert_eq!(
-        row(&story, "Cipher suite:"),
-        field(&line, "suite").replace("TLS13_", "TLS_")
-    );
+    assert_eq!(row(&story, "Cipher suite:"), field(&line, "suite"));
     assert_eq!(row(&story, "Server name (SNI):"), field(&line, "sni"));
     assert_eq!(row(&story, "ALPN:"), "h2, http/1.1");
     let group = field(&line, "group");
@@ -174,10 +173,7 @@ fn json_gives_the_same_facts_and_the_key_log_files_them_under_the_client_random(
     let line = server_line(&server, random);
     let server_hello = &story["server_hello"]["hello"];
     assert_eq!(server_hello["version"], field(&line, "version"));
-    assert_eq!(
-        server_hello["cipher_suite"],
-        field(&line, "suite").replace("TLS13_", "TLS_")
-    );
+    assert_eq!(server_hello["cipher_suite"], field(&line, "suite"));
     assert_eq!(story["server_hello"]["group"], field(&line, "group"));
     assert_eq!(story["server_hello"]["post_quantum"], true);
     assert_eq!(story["client_hello"]["hello"]["sni"], field(&line, "sni"));
@@ -324,7 +320,7 @@ fn nothing_listening_stops_the_story_at_the_tcp_step() {
 }
 
 /// `openssl s_server -WWW` with the bundled certificate, serving `secret.txt` from a temporary
-/// directory; killed by its PID when dropped.
+/// directory; ready once it prints ACCEPT, killed by its PID when dropped.
 struct OpenSsl {
     child: Child,
     port: u16,
@@ -338,7 +334,7 @@ impl OpenSsl {
         std::fs::write(dir.path().join("secret.txt"), format!("{SECRET}\n")).unwrap();
         let port = free_port();
         let path = |p: &str| -> PathBuf { repo.join(p) };
-        let child = Command::new("openssl")
+        let mut child = Command::new("openssl")
             .current_dir(dir.path())
             .arg("s_server")
             .arg("-accept")
@@ -349,27 +345,31 @@ impl OpenSsl {
             .arg(path(layout::SITE_KEY))
             .arg("-pass")
             .arg(format!("file:{}", path(layout::PASSPHRASE).display()))
-            .args(["-WWW", "-quiet"])
+            .arg("-WWW")
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("openssl s_server starts");
-        let mut server = OpenSsl {
+        // Read stdout to its end, so that the server never blocks on a full pipe; say when it
+        // printed ACCEPT, i.e. listens.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("ACCEPT") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let server = OpenSsl {
             child,
             port,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("openssl s_server exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "openssl s_server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("openssl s_server did not listen");
         server
     }
 
@@ -387,15 +387,25 @@ impl Drop for OpenSsl {
 
 #[test]
 fn in_tls12_the_story_says_the_certificate_travelled_in_clear() {
-    let server = OpenSsl::start(&["-tls1_2"]);
-    let out = client(&["--explain", &server.url()], &[]);
+    let server = Server::start(&["--tls-max", "1.2", "--http1-only"]);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.log");
+    let out = client(
+        &["--explain", &server.url("/")],
+        &[("SSLKEYLOGFILE", &keys)],
+    );
     assert!(out.status.success(), "{}", text(&out.stdout));
     let story = text(&out.stdout);
+    let random = row(&story, "Client random:");
+    let line = server_line(&server, &random);
     assert_eq!(row(&story, "TLS version:"), "TLS 1.2");
+    assert_eq!(field(&line, "version"), "TLS 1.2");
+    assert_eq!(row(&story, "Cipher suite:"), field(&line, "suite"));
     assert!(
-        row(&story, "Cipher suite:").starts_with("TLS_ECDHE_ECDSA_WITH_"),
+        row(&story, "Key exchange:").starts_with(&format!("{}: a classic", field(&line, "group"))),
         "{story}"
     );
+    assert_eq!(row(&story, "Server name (SNI):"), field(&line, "sni"));
     assert!(
         story.contains(&format!("Secret message: {SECRET}\n")),
         "{story}"
@@ -404,22 +414,35 @@ fn in_tls12_the_story_says_the_certificate_travelled_in_clear() {
     assert!(
         story
             .lines()
-            .any(|l| l.contains("server -> client  handshake") && l.ends_with("  Certificate")),
+            .any(|l| l.contains("server -> client  handshake") && l.contains("Certificate")),
         "{story}"
+    );
+    // TLS 1.2 has one secret per connection, filed under the client random.
+    let logged = std::fs::read_to_string(&keys).unwrap();
+    assert_eq!(
+        logged
+            .lines()
+            .map(|l| l.split(' ').take(2).collect::<Vec<_>>())
+            .collect::<Vec<_>>(),
+        [["CLIENT_RANDOM", random.as_str()]],
+        "{logged}"
     );
     let story = flat(&story);
     for expected in [
         "4. Certificate: verified. It travelled in clear (TLS 1.2 encrypts only after the handshake), \
-         a Certificate message of",
-        "anyone on the path could read it.",
-        "- the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it",
-        "TLS 1.2 names it in the ServerKeyExchange message",
-        "passed key possession: The server signed the handshake (its ServerKeyExchange)",
-        "CLIENT_RANDOM (the master secret)",
-        "The server chose no protocol by ALPN, so HTTP/1.1, the default.",
+         a Certificate message of"
+            .to_string(),
+        "anyone on the path could read it.".to_string(),
+        "- the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it"
+            .to_string(),
+        "TLS 1.2 names it in the ServerKeyExchange message".to_string(),
+        "passed key possession: The server signed the handshake (its ServerKeyExchange)".to_string(),
+        "CLIENT_RANDOM (the master secret)".to_string(),
+        "6. Encrypted request and response: HTTP/1.1, 200 OK in".to_string(),
+        format!("HTTP/1.1 was chosen by ALPN ({})", field(&line, "alpn")),
     ] {
         assert!(
-            story.contains(expected),
+            story.contains(&expected),
             "{expected:?} missing in:\n{story}"
         );
     }
@@ -451,5 +474,78 @@ fn a_hello_retry_request_is_told() {
         story.contains("so it asked for secp384r1. The client sent a second ClientHello (")
             && story.contains("bytes) with the key share secp384r1 ("),
         "{story}"
+    );
+}
+
+/// The server's /connection JSON, fetched on the very connection whose story is told: what the
+/// server saw must be what the client says it sent and got.
+#[test]
+fn the_connection_page_fetched_with_json_agrees_with_the_story() {
+    for extra in [&[][..], &["--tls-max", "1.2"][..]] {
+        let server = Server::start(extra);
+        let out = client(&["--json", &server.url("/connection")], &[]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+        let story: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let exchange = &story["exchange"];
+        assert_eq!(exchange["content_type"], "application/json", "{story:#}");
+        let seen: Value = serde_json::from_str(exchange["message"].as_str().unwrap()).unwrap();
+        let tls = &seen["connection"]["tls"];
+        let (sent, got) = (&story["client_hello"]["hello"], &story["server_hello"]);
+        // The same connection: the client random the server read is the one the client sent.
+        assert_eq!(tls["offered"]["random"], sent["random"], "{seen:#}");
+        for key in [
+            "versions",
+            "cipher_suites",
+            "groups",
+            "key_shares",
+            "alpn",
+            "sni",
+        ] {
+            assert_eq!(tls["offered"][key], sent[key], "{key}: {seen:#}");
+        }
+        assert_eq!(tls["version"], got["hello"]["version"]);
+        assert_eq!(tls["cipher_suite"], got["hello"]["cipher_suite"]);
+        assert_eq!(tls["key_exchange_group"], got["group"]);
+        assert_eq!(tls["alpn"], exchange["alpn"]);
+        let expected = if extra.is_empty() {
+            "TLS 1.3"
+        } else {
+            "TLS 1.2"
+        };
+        assert_eq!(tls["version"], expected, "{seen:#}");
+    }
+}
+
+/// Plain `demo_client .../connection` prints the server's JSON alone, for a program to read; it
+/// reports the suites this client offers (its rustls provider's) and the version it got.
+#[test]
+fn demo_client_prints_the_connection_json_as_it_came() {
+    let server = Server::start(&[]);
+    let out = client(&[&server.url("/connection")], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON alone ({e}): {}", text(&out.stdout)));
+    let tls = &seen["connection"]["tls"];
+    assert_eq!(tls["version"], "TLS 1.3", "{seen:#}");
+    assert_eq!(tls["alpn"], "h2");
+    assert_eq!(seen["http_version"], "HTTP/2.0");
+    // rustls offers its provider's suites in order, then the renegotiation signal (RFC 5746).
+    let mut suites: Vec<String> = https_demo::tls::provider()
+        .cipher_suites
+        .iter()
+        .map(|s| names::cipher_suite(u16::from(s.suite())))
+        .collect();
+    suites.push("TLS_EMPTY_RENEGOTIATION_INFO_SCSV".into());
+    assert_eq!(tls["offered"]["cipher_suites"], serde_json::json!(suites));
+    assert!(
+        suites.contains(&tls["cipher_suite"].as_str().unwrap().to_string()),
+        "{seen:#}"
+    );
+    // The same address without /connection still answers with the message, in words.
+    let out = client(&[&server.url("/")], &[]);
+    assert!(
+        text(&out.stdout).starts_with(&format!("Secret message: {SECRET}\n")),
+        "{}",
+        text(&out.stdout)
     );
 }

@@ -81,15 +81,6 @@ pub fn clear_messages(wire: &[u8], tls12: bool) -> Vec<ClearMessage> {
     messages
 }
 
-/// Where each message of type `kind` (1 ClientHello, 2 ServerHello) starts, as record offsets.
-pub fn offsets_of(messages: &[ClearMessage], kind: u8) -> Vec<usize> {
-    messages
-        .iter()
-        .filter(|m| m.kind == kind)
-        .map(|m| m.record_offset)
-        .collect()
-}
-
 fn message_name(kind: u8) -> String {
     match kind {
         1 => "ClientHello",
@@ -140,6 +131,11 @@ mod tests {
         );
         let tls13 = clear_messages(&wire, false);
         assert_eq!(tls13.len(), 3);
-        assert_eq!(offsets_of(&tls13, 2), [0, third]);
+        let server_hellos: Vec<usize> = tls13
+            .iter()
+            .filter(|m| m.kind == 2)
+            .map(|m| m.record_offset)
+            .collect();
+        assert_eq!(server_hellos, [0, third]);
     }
 }

@@ -63,7 +63,8 @@ fn first_handshake(wire: &[u8]) -> Result<Vec<u8>, String> {
     Err("no complete handshake message".into())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex, the way key logs and Wireshark write randoms.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -104,20 +104,10 @@ impl Wire {
         }
     }
 
-    /// When the recording started: the story's clock.
-    pub fn started(&self) -> Instant {
-        self.log().started
-    }
-
     /// Bytes sent and received so far.
     pub fn totals(&self) -> (u64, u64) {
         let log = self.log();
         (log.sent.total, log.received.total)
-    }
-
-    /// Records seen so far.
-    pub fn records_seen(&self) -> usize {
-        self.log().records_total
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -130,17 +120,6 @@ impl Wire {
             records: log.records.clone(),
             records_total: log.records_total,
         }
-    }
-
-    /// Stops keeping bytes and records, and frees them; counting goes on.
-    pub fn finish(&self) {
-        let mut log = self.log();
-        log.keep = 0;
-        log.max_records = 0;
-        log.tls = false;
-        log.sent.kept = Vec::new();
-        log.received.kept = Vec::new();
-        log.records = Vec::new();
     }
 
     fn log(&self) -> MutexGuard<'_, Log> {
@@ -212,16 +191,6 @@ impl Wire {
 pub struct Recorded<IO> {
     inner: IO,
     wire: Wire,
-}
-
-impl<IO> Recorded<IO> {
-    pub fn wire(&self) -> &Wire {
-        &self.wire
-    }
-
-    pub fn get_ref(&self) -> &IO {
-        &self.inner
-    }
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for Recorded<IO> {
@@ -308,18 +277,11 @@ mod tests {
     }
 
     #[test]
-    fn a_counter_keeps_nothing_and_finish_frees() {
+    fn a_counter_keeps_nothing() {
         let wire = Wire::counter();
         wire.note(Way::Sent, &[22, 3, 3, 0, 0]);
         assert_eq!(wire.totals(), (5, 0));
-        assert!(wire.snapshot().records.is_empty());
-
-        let wire = Wire::tls(100, 10);
-        wire.note(Way::Sent, &[22, 3, 3, 0, 0]);
-        wire.finish();
-        wire.note(Way::Sent, &[22, 3, 3, 0, 0]);
         let snap = wire.snapshot();
         assert!(snap.sent.is_empty() && snap.records.is_empty());
-        assert_eq!(snap.sent_total, 10);
     }
 }

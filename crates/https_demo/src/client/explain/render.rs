@@ -353,7 +353,14 @@ fn exchange(e: &Exchange, failed: bool) -> String {
     }
     out.push_str(&wrap(&text, "   "));
     if !e.message.is_empty() && !failed {
-        let _ = writeln!(out, "   Secret message: {}", e.message);
+        if crate::client::fetch::is_json(e.content_type.as_deref()) {
+            let _ = writeln!(out, "   The server's answer (application/json):");
+            for line in e.message.lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        } else {
+            let _ = writeln!(out, "   Secret message: {}", e.message);
+        }
     }
     out
 }

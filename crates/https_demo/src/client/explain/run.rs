@@ -21,7 +21,7 @@ use tokio_rustls::client::TlsStream;
 use super::checks;
 use super::story::*;
 use crate::client::diagnose::{self, Context};
-use crate::client::fetch::{MAX_BODY, Request, Target, printable, truncate};
+use crate::client::fetch::{ACCEPT, MAX_BODY, Request, Target, printable, truncate};
 use crate::explain::flight::{self, ClearMessage};
 use crate::explain::hello;
 use crate::explain::names;
@@ -336,7 +336,9 @@ impl Run {
             ephemeral: !tls12 || suite.contains("DHE_"),
             secrets,
             filed_under_client_random: !labels.is_empty()
-                && labels.iter().all(|l| hex(&l.client_random) == random),
+                && labels
+                    .iter()
+                    .all(|l| hello::hex(&l.client_random) == random),
         });
     }
 
@@ -380,6 +382,7 @@ impl Run {
             record_overhead: self.record_overhead(),
             status: 0,
             reason: String::new(),
+            content_type: None,
             message: String::new(),
             micros,
         };
@@ -392,7 +395,8 @@ impl Run {
                 self.target.authority(),
                 MAX_BODY / 1024
             )),
-            Ok(Ok((status, body))) => {
+            Ok(Ok((status, content_type, body))) => {
+                exchange.content_type = content_type;
                 let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
                 exchange.status = status.as_u16();
                 exchange.reason = status.canonical_reason().unwrap_or("").into();
@@ -504,7 +508,7 @@ impl Run {
                 self.target.url.path()
             ));
             hidden.push(format!(
-                "the response: {} {} and the secret message",
+                "the response: {} {} and its body",
                 ex.status, ex.reason
             ));
         }
@@ -604,12 +608,12 @@ impl From<hyper::http::Error> for Fetch {
     }
 }
 
-/// One GET, and the body up to [`MAX_BODY`].
+/// One GET: the status, the Content-Type, and the body up to [`MAX_BODY`].
 async fn get<IO>(
     io: TokioIo<IO>,
     h2: bool,
     target: &Target,
-) -> Result<(hyper::StatusCode, Vec<u8>), Fetch>
+) -> Result<(hyper::StatusCode, Option<String>, Vec<u8>), Fetch>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -618,7 +622,9 @@ where
             hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
         tokio::spawn(conn);
         // HTTP/2 carries the scheme and authority as pseudo-headers, taken from the full URL.
-        let request = hyper::Request::get(target.url.as_str()).body(Empty::<Bytes>::new())?;
+        let request = hyper::Request::get(target.url.as_str())
+            .header(header::ACCEPT, ACCEPT)
+            .body(Empty::<Bytes>::new())?;
         send.send_request(request).await?
     } else {
         let (mut send, conn) = hyper::client::conn::http1::handshake(io).await?;
@@ -629,10 +635,16 @@ where
         };
         let request = hyper::Request::get(path)
             .header(header::HOST, target.authority())
+            .header(header::ACCEPT, ACCEPT)
             .body(Empty::<Bytes>::new())?;
         send.send_request(request).await?
     };
     let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
@@ -643,7 +655,7 @@ where
             bytes.extend_from_slice(&data);
         }
     }
-    Ok((status, bytes))
+    Ok((status, content_type, bytes))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -661,8 +673,4 @@ fn content_type(t: u8) -> String {
         23 => "application_data".into(),
         other => format!("type {other}"),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

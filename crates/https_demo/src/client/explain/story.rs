@@ -135,6 +135,8 @@ pub struct Exchange {
     pub record_overhead: Option<usize>,
     pub status: u16,
     pub reason: String,
+    pub content_type: Option<String>,
+    /// The body: the secret message, or the JSON of /connection.
     pub message: String,
     pub micros: u64,
 }
