@@ -6,10 +6,14 @@
 //! - [`run`]: makes the connection (TCP, tokio-rustls, hyper) through a recording IO, and
 //!   collects the facts.
 //! - [`checks`]: the certificate checks in words, from the verifier's verdict.
+//! - [`http`]: the one GET, with hyper, over that TLS stream.
+//! - [`eavesdropper`]: what the path saw, from the recorded bytes.
 //! - [`story`]: the facts, serialisable: `--json` prints them as they are.
 //! - [`render`]: the facts in plain words.
 
 pub mod checks;
+pub mod eavesdropper;
+pub mod http;
 pub mod render;
 pub mod run;
 pub mod story;

@@ -2,15 +2,11 @@
 //! TCP, then tokio-rustls through the recording IO, then one GET with hyper over the same TLS
 //! stream. reqwest would make an equivalent connection, but shows none of its bytes.
 
-use std::error::Error;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Response, header};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -18,10 +14,11 @@ use tokio::time::timeout_at;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::checks;
+use super::http::{self, Fetch};
 use super::story::*;
+use super::{checks, eavesdropper};
 use crate::client::diagnose::{self, Context};
-use crate::client::fetch::{ACCEPT, MAX_BODY, Request, Target, printable, truncate};
+use crate::client::fetch::{MAX_BODY, Request, Target, printable, truncate};
 use crate::explain::flight::{self, ClearMessage};
 use crate::explain::hello;
 use crate::explain::names;
@@ -106,7 +103,12 @@ impl Run {
             let tcp = self.connect().await?;
             let tls = self.handshake(tcp, server_name).await?;
             self.exchange(tls).await?;
-            self.eavesdropper();
+            let path = self.target.url.path().to_string();
+            self.story.eavesdropper = Some(eavesdropper::seen(
+                &self.story,
+                &self.wire.snapshot(),
+                &path,
+            ));
             Ok::<(), Stop>(())
         }
         .await;
@@ -356,7 +358,7 @@ impl Run {
         let plaintext = Wire::counter();
         let io = TokioIo::new(plaintext.wrap(tls));
         let started = Instant::now();
-        let result = timeout_at(self.deadline, get(io, h2, &self.target)).await;
+        let result = timeout_at(self.deadline, http::get(io, h2, &self.target)).await;
         let micros = started.elapsed().as_micros() as u64;
         let snap = self.wire.snapshot();
         let (sent, received) = plaintext.totals();
@@ -430,138 +432,6 @@ impl Run {
             _ => None,
         }
     }
-
-    /// Step 7: the same connection as seen from the path.
-    fn eavesdropper(&mut self) {
-        let snap = self.wire.snapshot();
-        let story = &self.story;
-        let tls12 = story
-            .server_hello
-            .as_ref()
-            .is_some_and(|s| s.hello.version == "TLS 1.2");
-        let clear_from_client = flight::clear_messages(&snap.sent, tls12);
-        let clear_from_server = flight::clear_messages(&snap.received, tls12);
-        let mut in_clear = Vec::new();
-        let mut hidden = Vec::new();
-        if let Some(tcp) = &story.tcp {
-            in_clear.push(format!(
-                "who talked to whom: {} and {} (IP addresses and ports), when, and how much",
-                tcp.local_address.as_deref().unwrap_or("this machine"),
-                tcp.connected_to.as_deref().unwrap_or("the server")
-            ));
-        }
-        if let Some(ch) = &story.client_hello {
-            in_clear.push(format!(
-                "the ClientHello: the name asked for ({}), the protocols offered (ALPN {}), the versions, cipher \
-                 suites, groups and key shares offered, and the client random",
-                ch.hello
-                    .sni
-                    .as_deref()
-                    .map(|s| format!("SNI {s}"))
-                    .unwrap_or_else(|| "no SNI: an IP address is not sent".into()),
-                ch.hello.alpn.join(", ")
-            ));
-        }
-        if let Some(sh) = &story.server_hello {
-            in_clear.push(format!(
-                "the ServerHello: {}, {}, {} and the server random",
-                sh.hello.version,
-                sh.hello.cipher_suite,
-                sh.group.as_deref().unwrap_or("the key-exchange group")
-            ));
-        }
-        let chosen = match story.exchange.as_ref().and_then(|e| e.alpn.as_deref()) {
-            Some(alpn) => format!("the protocol the server chose (ALPN {alpn})"),
-            None => "that the server chose no protocol by ALPN".into(),
-        };
-        let certificate = story
-            .certificate
-            .as_ref()
-            .map(|c| {
-                c.chain
-                    .first()
-                    .map(|leaf| leaf.sentence.clone())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default();
-        if tls12 {
-            in_clear.push(format!(
-                "the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it \
-                 (\"{certificate}\")"
-            ));
-            in_clear.push(format!("{chosen}, in its ServerHello"));
-        } else {
-            hidden.push(
-                "the certificate: TLS 1.3 encrypts everything after the ServerHello, so who the server claims \
-                 to be and who vouches for it are hidden"
-                    .to_string(),
-            );
-            hidden.push(format!("{chosen}, in the encrypted EncryptedExtensions"));
-        }
-        in_clear.push(format!(
-            "the type, size and time of every TLS record ({} records, below)",
-            snap.records_total
-        ));
-        if let Some(ex) = &story.exchange {
-            hidden.push(format!(
-                "the request: GET {} and its headers",
-                self.target.url.path()
-            ));
-            hidden.push(format!(
-                "the response: {} {} and its body",
-                ex.status, ex.reason
-            ));
-        }
-        hidden.push(
-            "the session keys: they never crossed the wire; without them the records are noise"
-                .into(),
-        );
-        // TLS 1.3 labels every encrypted record application data; TLS 1.2 encrypts each
-        // direction from its ChangeCipherSpec on, whatever the records' labels.
-        let mut switched = [false, false];
-        let records = snap
-            .records
-            .iter()
-            .map(|r| {
-                let side = usize::from(r.way == Way::Received);
-                let encrypted = if tls12 {
-                    switched[side]
-                } else {
-                    r.content_type == 23
-                };
-                switched[side] |= r.content_type == 20;
-                (r, encrypted)
-            })
-            .map(|(r, encrypted)| SeenRecord {
-                at_micros: r.at_micros,
-                from: match r.way {
-                    Way::Sent => "client",
-                    Way::Received => "server",
-                },
-                content_type: content_type(r.content_type),
-                bytes: r.bytes,
-                clear: match r.way {
-                    Way::Sent => &clear_from_client,
-                    Way::Received => &clear_from_server,
-                }
-                .iter()
-                .filter(|m| m.record_offset as u64 == r.offset)
-                .map(|m| m.name.clone())
-                .collect(),
-                encrypted,
-            })
-            .collect();
-        self.story.eavesdropper = Some(Eavesdropper {
-            in_clear,
-            hidden,
-            clear_from_client,
-            clear_from_server,
-            records,
-            records_total: snap.records_total,
-            bytes_from_client: snap.sent_total,
-            bytes_from_server: snap.received_total,
-        });
-    }
 }
 
 /// Each message of type `kind` (1 ClientHello, 2 ServerHello) in one direction: when it was on
@@ -591,86 +461,9 @@ fn hellos<'a>(
         .collect()
 }
 
-enum Fetch {
-    Http(Box<dyn Error + Send + Sync>),
-    TooLong,
-}
-
-impl From<hyper::Error> for Fetch {
-    fn from(e: hyper::Error) -> Fetch {
-        Fetch::Http(Box::new(e))
-    }
-}
-
-impl From<hyper::http::Error> for Fetch {
-    fn from(e: hyper::http::Error) -> Fetch {
-        Fetch::Http(Box::new(e))
-    }
-}
-
-/// One GET: the status, the Content-Type, and the body up to [`MAX_BODY`].
-async fn get<IO>(
-    io: TokioIo<IO>,
-    h2: bool,
-    target: &Target,
-) -> Result<(hyper::StatusCode, Option<String>, Vec<u8>), Fetch>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let response: Response<Incoming> = if h2 {
-        let (mut send, conn) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
-        tokio::spawn(conn);
-        // HTTP/2 carries the scheme and authority as pseudo-headers, taken from the full URL.
-        let request = hyper::Request::get(target.url.as_str())
-            .header(header::ACCEPT, ACCEPT)
-            .body(Empty::<Bytes>::new())?;
-        send.send_request(request).await?
-    } else {
-        let (mut send, conn) = hyper::client::conn::http1::handshake(io).await?;
-        tokio::spawn(conn);
-        let path = match target.url.query() {
-            Some(q) => format!("{}?{q}", target.url.path()),
-            None => target.url.path().to_string(),
-        };
-        let request = hyper::Request::get(path)
-            .header(header::HOST, target.authority())
-            .header(header::ACCEPT, ACCEPT)
-            .body(Empty::<Bytes>::new())?;
-        send.send_request(request).await?
-    };
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let mut body = response.into_body();
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            if bytes.len() + data.len() > MAX_BODY {
-                return Err(Fetch::TooLong);
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
-    Ok((status, content_type, bytes))
-}
-
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "refused (nothing listens there)".into(),
         _ => e.to_string(),
-    }
-}
-
-fn content_type(t: u8) -> String {
-    match t {
-        20 => "change_cipher_spec".into(),
-        21 => "alert".into(),
-        22 => "handshake".into(),
-        23 => "application_data".into(),
-        other => format!("type {other}"),
     }
 }
