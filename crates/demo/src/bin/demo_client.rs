@@ -2,7 +2,10 @@
 //! because the CA in one file vouches for it, and say what was verified. When it fails, it says
 //! in plain words which check failed and what to do next.
 //!
-//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS]
+//! With --explain, it tells the story of the connection that carried the request, step by step,
+//! from the bytes that crossed the wire; --json gives the same facts for a program.
+//!
+//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS] [--fernet] [--explain] [--json]
 //! (SSLKEYLOGFILE=FILE writes the TLS secrets there, for Wireshark.)
 
 use std::io::IsTerminal;
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use https_demo::client::{self, Client, Request};
+use https_demo::client::{self, Client, Request, explain};
 use https_demo::layout;
 use tracing_subscriber::EnvFilter;
 
@@ -41,6 +44,13 @@ struct Cli {
     /// Seconds for the whole request: connecting, the TLS handshake, and the answer.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
     timeout: f64,
+    /// Tell the story of the connection, step by step: TCP, ClientHello, ServerHello, the
+    /// certificate and its checks, the keys, the encrypted exchange, what an eavesdropper saw.
+    #[arg(long)]
+    explain: bool,
+    /// The story's facts as JSON (implies --explain).
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -59,7 +69,7 @@ fn main() -> ExitCode {
         )
         .init();
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("demo_client: error: {e:#}");
             ExitCode::FAILURE
@@ -68,7 +78,7 @@ fn main() -> ExitCode {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<ExitCode> {
     let fernet_key = if cli.fernet {
         Some(https_demo::symmetric::key_from_env()?)
     } else {
@@ -79,17 +89,17 @@ async fn run(cli: Cli) -> Result<()> {
     } else {
         client::DEFAULT_URL
     };
-    let client = Client::new(&Request {
+    let request = Request {
         url: cli.url.unwrap_or_else(|| default_url.to_string()),
         ca_file: cli.ca_file,
         timeout: Duration::from_secs_f64(cli.timeout),
-    })?;
+    };
+    if cli.explain || cli.json {
+        return explain(&request, cli.json).await;
+    }
+    let client = Client::new(&request)?;
     if let Some(path) = client.key_log() {
-        eprintln!(
-            "demo_client: TLS secrets are being written to {} (SSLKEYLOGFILE): with it, anyone who captured \
-             this traffic can read it. Delete the file when you are done.",
-            path.display()
-        );
+        warn_key_log(&path.display().to_string());
     } else if !client.target().tls && std::env::var_os("SSLKEYLOGFILE").is_some() {
         eprintln!(
             "demo_client: SSLKEYLOGFILE is set, but http:// uses no TLS: there are no secrets to write, \
@@ -116,5 +126,30 @@ async fn run(cli: Cli) -> Result<()> {
         }
         None => print!("{}", fetched.report()),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The story is the output, a failed connection included: it says where it stopped and why,
+/// so it is printed once, on stdout, and the exit status says it failed.
+async fn explain(request: &Request, json: bool) -> Result<ExitCode> {
+    let story = explain::tell(request).await?;
+    if let Some(path) = &story.key_log_file {
+        warn_key_log(path);
+    }
+    if json {
+        println!("{}", story.json());
+    } else {
+        print!("{}", explain::render(&story));
+    }
+    Ok(match story.failure {
+        Some(_) => ExitCode::FAILURE,
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn warn_key_log(path: &str) {
+    eprintln!(
+        "demo_client: TLS secrets are being written to {path} (SSLKEYLOGFILE): with it, anyone who captured \
+         this traffic can read it. Delete the file when you are done."
+    );
 }

@@ -30,23 +30,41 @@ pub struct Context<'a> {
 /// One message for the user, without the `demo_client: error:` prefix.
 pub fn explain(err: &reqwest::Error, cx: &Context<'_>) -> String {
     let links = links(err);
-    let at = cx.target.authority();
     if let Some(tls) = find::<rustls::Error>(&links) {
         return explain_tls(tls, cx);
     }
     if err.is_dns() {
         let cause = links.last().map(|e| e.to_string()).unwrap_or_default();
-        return format!(
-            "cannot find the address of {} ({cause}). Check the name in the URL; the demo's server is on this \
-             machine, at {}.",
-            cx.target.name,
-            super::fetch::DEFAULT_URL
-        );
+        return explain_dns(&cause, cx);
     }
     if err.is_timeout() {
         return explain_timeout(cx);
     }
-    if let Some(io) = find::<io::Error>(&links) {
+    explain_links(&links, cx)
+}
+
+/// The same words for an error of a connection made without reqwest (`demo_client --explain`):
+/// an `io::Error` from TCP or tokio-rustls, or a `hyper::Error`.
+pub fn explain_error(err: &(dyn Error + 'static), cx: &Context<'_>) -> String {
+    let links = links(err);
+    if let Some(tls) = find::<rustls::Error>(&links) {
+        return explain_tls(tls, cx);
+    }
+    explain_links(&links, cx)
+}
+
+pub fn explain_dns(cause: &str, cx: &Context<'_>) -> String {
+    format!(
+        "cannot find the address of {} ({cause}). Check the name in the URL; the demo's server is on this \
+         machine, at {}.",
+        cx.target.name,
+        super::fetch::DEFAULT_URL
+    )
+}
+
+fn explain_links(links: &[&(dyn Error + 'static)], cx: &Context<'_>) -> String {
+    let at = cx.target.authority();
+    if let Some(io) = find::<io::Error>(links) {
         match io.kind() {
             io::ErrorKind::ConnectionRefused => {
                 return format!(
@@ -66,7 +84,7 @@ pub fn explain(err: &reqwest::Error, cx: &Context<'_>) -> String {
             _ => {}
         }
     }
-    if let Some(hyper) = find::<hyper::Error>(&links)
+    if let Some(hyper) = find::<hyper::Error>(links)
         && (hyper.is_parse() || hyper.is_incomplete_message())
     {
         let what = if hyper.is_parse() {
@@ -89,11 +107,11 @@ pub fn explain(err: &reqwest::Error, cx: &Context<'_>) -> String {
     format!(
         "could not fetch {}: {}",
         cx.target.url,
-        describe_chain(&links)
+        describe_chain(links)
     )
 }
 
-fn explain_tls(e: &rustls::Error, cx: &Context<'_>) -> String {
+pub fn explain_tls(e: &rustls::Error, cx: &Context<'_>) -> String {
     let at = cx.target.authority();
     let ca_file = cx
         .cas
@@ -223,7 +241,7 @@ fn name_mismatch(expected: &str, presented: &[String], cx: &Context<'_>) -> Stri
     )
 }
 
-fn explain_timeout(cx: &Context<'_>) -> String {
+pub fn explain_timeout(cx: &Context<'_>) -> String {
     let at = cx.target.authority();
     let secs = show_secs(cx.timeout);
     match (cx.connected, cx.target.tls) {

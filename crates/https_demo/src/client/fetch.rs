@@ -21,6 +21,12 @@ pub const DEFAULT_URL: &str = "https://localhost:8080/";
 /// A secret message is a line of text; anything far longer is not the demo's server.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// What the client asks for. The demo's server answers `/` with the message as plain text either
+/// way, and `/connection` with JSON instead of its HTML page: so that
+/// `demo_client https://localhost:8080/connection` shows the server's view of this connection in
+/// a form a program reads.
+pub const ACCEPT: &str = "text/plain, application/json";
+
 /// What to fetch, and whom to believe.
 #[derive(Clone, Debug)]
 pub struct Request {
@@ -94,6 +100,8 @@ pub struct Verified {
 pub struct Fetched {
     pub target: Target,
     pub message: String,
+    /// The server sent JSON (e.g. /connection), not a message: it is printed as it came.
+    pub json: bool,
     pub http_version: reqwest::Version,
     pub remote: Option<SocketAddr>,
     /// `None` for plain HTTP.
@@ -169,12 +177,19 @@ impl Client {
         let mut response = self
             .http
             .get(self.target.url.clone())
+            .header(reqwest::header::ACCEPT, ACCEPT)
             .send()
             .await
             .map_err(|e| anyhow!(diagnose::explain(&e, &context())))?;
         let status = response.status();
         let http_version = response.version();
         let remote = response.remote_addr();
+        let json = is_json(
+            response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let verified = self.verified(response.extensions().get::<TlsInfo>());
         let mut body = Vec::new();
         loop {
@@ -210,6 +225,7 @@ impl Client {
         Ok(Fetched {
             target: self.target.clone(),
             message: text.trim_end().to_string(),
+            json,
             http_version,
             remote,
             verified,
@@ -236,8 +252,12 @@ impl Client {
 }
 
 impl Fetched {
-    /// What the person sees: the message, then how much to believe it.
+    /// What the person sees: the message, then how much to believe it. JSON is for a program
+    /// (`| jq`): it comes alone, and the exit status says it was verified.
     pub fn report(&self) -> String {
+        if self.json {
+            return format!("{}\n", self.message);
+        }
         let mut out = format!("Secret message: {}\n", self.message);
         let from = match self.remote.map(|a| a.to_string()) {
             Some(addr) if addr != self.target.authority() => {
@@ -299,8 +319,13 @@ fn http_version_name(v: reqwest::Version) -> String {
     }
 }
 
+/// Whether a Content-Type is JSON (`application/json; charset=utf-8` too).
+pub(crate) fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
 /// The server's text with control characters escaped, so that it cannot drive the terminal.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\n' | '\t' => c.to_string(),
@@ -310,7 +335,7 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_string(),

@@ -4,8 +4,10 @@
 //!
 //! - [`fetch`]: one GET, with a time limit, and a report of what was verified.
 //! - [`diagnose`]: from a failed request to a sentence a person can act on.
+//! - [`explain`]: the story of one connection, step by step (`demo_client --explain`).
 
 pub mod diagnose;
+pub mod explain;
 pub mod fetch;
 
 pub use fetch::{Client, DEFAULT_URL, Fetched, Request};

@@ -33,7 +33,7 @@ pub struct ServerHello {
 }
 
 /// SHA-256("HelloRetryRequest"): the random a HelloRetryRequest carries (RFC 8446 4.1.3).
-const HRR_RANDOM: [u8; 32] = [
+pub(crate) const HRR_RANDOM: [u8; 32] = [
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
@@ -63,7 +63,8 @@ fn first_handshake(wire: &[u8]) -> Result<Vec<u8>, String> {
     Err("no complete handshake message".into())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex, the way key logs and Wireshark write randoms.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -2,27 +2,31 @@
 //! place that decides it; everything else about the client (timeouts, proxies, redirects) is in
 //! [`crate::client`].
 //!
-//! How we know system roots are not consulted: in reqwest 0.13.5's source
-//! (`src/async_impl/client.rs`, `ClientBuilder::build`, the `TlsBackend::Rustls` arm), a builder
-//! with `tls_certs_only` (and verification on, no CRLs) gets
-//! `config_builder.with_root_certificates(crate::tls::rustls_store(config.root_certs)?)`, and
-//! `rustls_store` (`src/tls.rs`) starts from `rustls::RootCertStore::empty()` and adds only the
-//! certificates given here. `rustls_platform_verifier::Verifier`, the only code that loads the
-//! system's roots (through rustls-native-certs, which also reads `SSL_CERT_FILE`), is built only
-//! in the `else if !config.tls_certs_only` arm. The test `system_roots_are_not_trusted` in
-//! `crates/demo/tests/client.rs` checks it end to end: it points `SSL_CERT_FILE` at the
-//! server's real CA and expects the client to refuse the server all the same. With
-//! `tls_certs_merge` in place of `tls_certs_only` that test fails: the client then believes the
-//! server and prints the secret.
+//! How we know system roots are not consulted: the rustls `ClientConfig` is built here, its
+//! verifier a `WebPkiServerVerifier` whose roots start from `RootCertStore::empty()` and get only
+//! the file's certificates, and reqwest is handed it with `tls_backend_preconfigured`. In reqwest
+//! 0.13.5's source (`src/async_impl/client.rs`, `ClientBuilder::build`) such a config takes the
+//! `TlsBackend::BuiltRustls` arm and is used as it is; `rustls_platform_verifier::Verifier`, the
+//! only code that loads the system's roots (through rustls-native-certs, which also reads
+//! `SSL_CERT_FILE`), is built only in the `TlsBackend::Rustls` arm. The test
+//! `system_roots_are_not_trusted` in `crates/demo/tests/client.rs` checks it end to end: it
+//! points `SSL_CERT_FILE` at the server's real CA and expects the client to refuse the server all
+//! the same. `demo_client --explain` connects with the very same configuration, its verifier
+//! wrapped in a witness that returns the verdict unchanged (see [`super::observe`]).
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::{ClientConfig, KeyLog, KeyLogFile, NoKeyLog};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::{PemObject, SectionKind};
 
+use super::observe::{KeyLogWitness, Witness};
 use crate::layout;
 use crate::pki::inspect::CertSummary;
 
@@ -148,19 +152,71 @@ pub fn key_log_file() -> Result<Option<PathBuf>> {
     Ok(Some(path))
 }
 
+/// The one judge of the server's certificate: rustls's `WebPkiServerVerifier`, with the
+/// certificates of `cas` as its only roots.
+fn verifier(cas: &TrustedCas) -> Result<Arc<WebPkiServerVerifier>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in &cas.certs {
+        roots
+            .add(der.clone())
+            .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))?;
+    }
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), super::provider())
+        .build()
+        .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))
+}
+
+/// The client's one rustls configuration: the aws-lc-rs provider with its default versions
+/// (TLS 1.3 and 1.2) and groups (X25519MLKEM768 first), ALPN h2 then http/1.1, and `verifier`,
+/// which is [`verifier`] or a witness around it. The plain client and `demo_client --explain`
+/// both connect with it.
+fn config(verifier: Arc<dyn ServerCertVerifier>, key_log: Arc<dyn KeyLog>) -> Result<ClientConfig> {
+    let mut config = ClientConfig::builder_with_provider(super::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS configuration refused: {e}"))?
+        // `with_root_certificates` would build the same WebPkiServerVerifier; going through
+        // `dangerous()` only lets --explain's witness watch it.
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    // reqwest uses a preconfigured config as it is: ALPN is ours to set.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.key_log = key_log;
+    Ok(config)
+}
+
 /// A reqwest client builder that trusts the CAs in `cas` and nothing else, and reports the
-/// server's certificate and TLS version on each response (`reqwest::tls::TlsInfo`).
+/// server's certificate and TLS version on each response (`reqwest::tls::TlsInfo`). With
+/// `key_log`, rustls's `KeyLogFile` writes the TLS secrets to SSLKEYLOGFILE.
 pub fn builder(cas: &TrustedCas, key_log: bool) -> Result<reqwest::ClientBuilder> {
-    let roots = cas
-        .certs
-        .iter()
-        .map(|der| reqwest::Certificate::from_der(der))
-        .collect::<reqwest::Result<Vec<_>>>()
-        .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))?;
+    let key_log: Arc<dyn KeyLog> = if key_log {
+        Arc::new(KeyLogFile::new())
+    } else {
+        Arc::new(NoKeyLog)
+    };
+    let config = config(verifier(cas)?, key_log)?;
     Ok(reqwest::Client::builder()
-        .tls_certs_only(roots)
-        .tls_info(true)
-        .tls_sslkeylogfile(key_log))
+        .tls_backend_preconfigured(config)
+        .tls_info(true))
+}
+
+/// The same configuration for `demo_client --explain`, which makes its own connection so that
+/// it can record its bytes, with two witnesses that only watch: the verifier's verdict is
+/// returned to rustls unchanged, and the secrets still go to SSLKEYLOGFILE when asked.
+pub struct Observed {
+    pub config: Arc<ClientConfig>,
+    pub witness: Arc<Witness>,
+    pub key_log: Arc<KeyLogWitness>,
+}
+
+pub fn observed_config(cas: &TrustedCas, key_log: bool) -> Result<Observed> {
+    let witness = Arc::new(Witness::new(verifier(cas)?));
+    let key_log = Arc::new(KeyLogWitness::new(key_log));
+    Ok(Observed {
+        config: Arc::new(config(witness.clone(), key_log.clone())?),
+        witness,
+        key_log,
+    })
 }
 
 /// A builder for http:// URLs. No TLS happens there (redirects are off); and so that none could

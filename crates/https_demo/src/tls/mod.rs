@@ -1,6 +1,7 @@
 //! The rustls configurations: the one place that says what each side trusts and offers.
 
 pub mod client;
+pub mod observe;
 pub mod server;
 
 use std::sync::Arc;

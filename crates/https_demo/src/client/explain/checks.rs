@@ -1,0 +1,405 @@
+//! Step 4 in words: the checks the client made on the server's certificate, each with its
+//! outcome and the real values. The decision is rustls's (webpki's); this module reads the
+//! verdict and says which check it was. webpki checks in this order: each certificate's dates
+//! and usage, then finds a trusted CA by the issuer's name, verifies the signatures from that
+//! CA down, then the CA's name constraints; rustls then checks the name asked for
+//! (`WebPkiServerVerifier::verify_server_cert`), and later the server's handshake signature.
+//! So a failed check means every check before it passed, and those after it never ran.
+
+use rustls::{CertificateError, SignatureScheme};
+use time::OffsetDateTime;
+
+use super::story::{ChainCertificate, Check, Outcome};
+use crate::pki::inspect::{CertSummary, show_time};
+use crate::tls::client::{TrustedCas, ca_name};
+use crate::tls::observe::Seen;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dates,
+    Usage,
+    Chain,
+    Signatures,
+    NameConstraints,
+    Name,
+    KeyPossession,
+}
+
+const ORDER: [Kind; 7] = [
+    Kind::Dates,
+    Kind::Usage,
+    Kind::Chain,
+    Kind::Signatures,
+    Kind::NameConstraints,
+    Kind::Name,
+    Kind::KeyPossession,
+];
+
+/// What step 4 shows, from what the verifier saw.
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub chain: Vec<ChainCertificate>,
+    pub checks: Vec<Check>,
+    pub trusted_ca: Option<String>,
+}
+
+pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) -> Verdict {
+    let summaries: Vec<CertSummary> = seen
+        .chain
+        .iter()
+        .filter_map(|der| CertSummary::from_der(der).ok())
+        .collect();
+    let chain = summaries
+        .iter()
+        .map(|c| ChainCertificate {
+            sentence: c.sentence(),
+            subject: c.subject.clone(),
+            issuer: c.issuer.clone(),
+            signature: c.signature.clone(),
+            sha256: c.sha256.clone(),
+        })
+        .collect();
+    let ca = summaries.last().and_then(|top| cas.issuer_of(top));
+    let facts = Facts {
+        certs: &summaries,
+        ca,
+        cas,
+        name: seen.name.clone().unwrap_or_default(),
+        now,
+        signature: seen.handshake_signature.as_ref().map(|(s, _)| *s),
+        tls12,
+    };
+    // Which check failed, if one did, and the error text when it is none of ours.
+    let (failed, other) = match (&seen.verdict, &seen.handshake_signature) {
+        (Some(Err(e)), _) => match failed_check(e) {
+            Some(kind) => (Some(kind), None),
+            None => (None, Some(e.to_string())),
+        },
+        (Some(Ok(())), Some((_, Err(_)))) => (Some(Kind::KeyPossession), None),
+        (Some(Ok(())), _) => (None, None),
+        (None, _) => (None, Some("the server sent no certificate".to_string())),
+    };
+    // The handshake may stop between the certificate and the server's signature.
+    let signed = seen.handshake_signature.is_some();
+    let reached = |kind: Kind| match (failed, &other) {
+        (_, Some(_)) => Outcome::NotChecked,
+        (Some(f), None) if kind == f => Outcome::Failed,
+        (Some(f), None) if kind > f => Outcome::NotChecked,
+        _ if kind == Kind::KeyPossession && !signed => Outcome::NotChecked,
+        _ => Outcome::Passed,
+    };
+    let mut checks: Vec<Check> = ORDER
+        .iter()
+        .map(|&kind| {
+            let outcome = reached(kind);
+            Check {
+                check: facts.id(kind),
+                outcome,
+                detail: match outcome {
+                    Outcome::NotChecked => "not checked: the handshake stopped before it".into(),
+                    Outcome::Passed => facts.passed(kind),
+                    Outcome::Failed => facts.failed(kind),
+                },
+            }
+        })
+        .collect();
+    if let Some(text) = other {
+        checks.insert(
+            0,
+            Check {
+                check: "verification",
+                outcome: Outcome::Failed,
+                detail: text,
+            },
+        );
+    }
+    let outcome = if checks.iter().all(|c| c.outcome == Outcome::Passed) {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    };
+    Verdict {
+        outcome,
+        chain,
+        checks,
+        trusted_ca: ca.map(ca_name),
+    }
+}
+
+// rustls 0.23 still maps webpki's deprecated UnsupportedSignatureAlgorithm to its own
+// deprecated variant (webpki/mod.rs, `pki_error`), so it can still arrive.
+#[allow(deprecated)]
+fn failed_check(e: &rustls::Error) -> Option<Kind> {
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return None;
+    };
+    Some(match cert {
+        CertificateError::Expired
+        | CertificateError::ExpiredContext { .. }
+        | CertificateError::NotValidYet
+        | CertificateError::NotValidYetContext { .. } => Kind::Dates,
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            Kind::Usage
+        }
+        CertificateError::UnknownIssuer => Kind::Chain,
+        CertificateError::BadSignature
+        | CertificateError::UnsupportedSignatureAlgorithm
+        | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            Kind::Signatures
+        }
+        // webpki's NameConstraintViolation reaches rustls only as an opaque "other" error.
+        CertificateError::Other(other) if other.to_string().contains("NameConstraint") => {
+            Kind::NameConstraints
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            Kind::Name
+        }
+        _ => return None,
+    })
+}
+
+/// The values the sentences are made of.
+struct Facts<'a> {
+    certs: &'a [CertSummary],
+    ca: Option<&'a CertSummary>,
+    cas: &'a TrustedCas,
+    name: String,
+    now: OffsetDateTime,
+    signature: Option<SignatureScheme>,
+    tls12: bool,
+}
+
+impl Facts<'_> {
+    fn id(&self, kind: Kind) -> &'static str {
+        match kind {
+            Kind::Dates => "dates",
+            Kind::Usage => "usage",
+            Kind::Chain => "chain",
+            Kind::Signatures => "signatures",
+            Kind::NameConstraints => "name_constraints",
+            Kind::Name => "name",
+            Kind::KeyPossession => "key_possession",
+        }
+    }
+
+    fn ca_file(&self) -> String {
+        self.cas.file.display().to_string()
+    }
+
+    fn ca(&self) -> String {
+        self.ca.map(ca_name).unwrap_or_else(|| self.cas.names())
+    }
+
+    /// The site's names, plain: "localhost, 127.0.0.1, ::1".
+    fn site_names(&self) -> String {
+        self.certs
+            .first()
+            .map(|c| plain(&c.names).join(", "))
+            .unwrap_or_default()
+    }
+
+    fn who(&self, i: usize) -> String {
+        match self.certs.get(i) {
+            Some(c) if i == 0 => format!("{}'s certificate", first_name(c)),
+            Some(c) => format!("the intermediate CA {}", ca_name(c)),
+            None => "the certificate".into(),
+        }
+    }
+
+    fn dates(&self, c: &CertSummary) -> String {
+        format!("{} to {}", show_time(c.not_before), show_time(c.not_after))
+    }
+
+    fn passed(&self, kind: Kind) -> String {
+        match kind {
+            Kind::Dates => format!(
+                "It is {}, within the dates of every certificate sent ({}).",
+                show_time(self.now),
+                self.certs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{}: {}", self.who(i), self.dates(c)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Kind::Usage => match self.certs.first() {
+                Some(leaf) if leaf.extended_key_usage.is_empty() => {
+                    "The certificate may serve a TLS server: no extended key usage limits it."
+                        .into()
+                }
+                Some(leaf) => format!(
+                    "The certificate is meant for a TLS server (extended key usage: {}).",
+                    leaf.extended_key_usage.join(", ")
+                ),
+                None => String::new(),
+            },
+            Kind::Chain => {
+                let mut path: Vec<String> = self
+                    .certs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i == 0 {
+                            first_name(c).to_string()
+                        } else {
+                            ca_name(c)
+                        }
+                    })
+                    .collect();
+                path.push(self.ca());
+                format!(
+                    "The chain leads to {}, a CA in {}: {}.",
+                    self.ca(),
+                    self.ca_file(),
+                    path.join(" <- ")
+                )
+            }
+            Kind::Signatures => self
+                .certs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let by = if i + 1 == self.certs.len() {
+                        format!("the public key of {}, from {}", self.ca(), self.ca_file())
+                    } else {
+                        format!("the public key of {}", ca_name(&self.certs[i + 1]))
+                    };
+                    format!(
+                        "The signature on {} ({}) verifies with {by}.",
+                        self.who(i),
+                        c.signature
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Kind::NameConstraints => {
+                let limits: Vec<String> = self
+                    .certs
+                    .iter()
+                    .skip(1)
+                    .chain(self.ca)
+                    .filter(|c| !c.permitted.is_empty())
+                    .map(|c| {
+                        format!(
+                            "{} may vouch only for {}",
+                            ca_name(c),
+                            plain(&c.permitted).join(", ")
+                        )
+                    })
+                    .collect();
+                if limits.is_empty() {
+                    format!(
+                        "{} sets no name constraints: it may vouch for any name.",
+                        self.ca()
+                    )
+                } else {
+                    format!(
+                        "{}; the certificate's names ({}) are all within that.",
+                        limits.join("; "),
+                        self.site_names()
+                    )
+                }
+            }
+            Kind::Name => format!(
+                "You asked for {}; the certificate holds {}.",
+                self.name,
+                self.site_names()
+            ),
+            Kind::KeyPossession => format!(
+                "The server signed the handshake ({}) with the private key of its certificate ({}), \
+                 and the signature verifies: it holds the key, not just a copy of the certificate.",
+                if self.tls12 {
+                    "its ServerKeyExchange"
+                } else {
+                    "CertificateVerify"
+                },
+                self.signature
+                    .map(|s| crate::explain::names::signature_scheme(u16::from(s)))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    fn failed(&self, kind: Kind) -> String {
+        match kind {
+            Kind::Dates => {
+                let outside = self
+                    .certs
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| self.now < c.not_before || self.now > c.not_after);
+                match outside {
+                    Some((i, c)) => format!(
+                        "It is {}, outside the dates of {} ({}).",
+                        show_time(self.now),
+                        self.who(i),
+                        self.dates(c)
+                    ),
+                    None => format!("A certificate is not valid at {}.", show_time(self.now)),
+                }
+            }
+            Kind::Usage => format!(
+                "The certificate's extended key usage is {}: it lacks serverAuth, so it is not meant for a TLS \
+                 server.",
+                self.certs
+                    .first()
+                    .map(|c| c.extended_key_usage.join(", "))
+                    .unwrap_or_default()
+            ),
+            Kind::Chain => {
+                let top = self.certs.last();
+                format!(
+                    "{} was issued by {}, which is not a CA in {} (it holds only {}).",
+                    self.who(self.certs.len().saturating_sub(1)),
+                    top.map(|c| c.issuer_name.clone()).unwrap_or_default(),
+                    self.ca_file(),
+                    self.cas.names()
+                )
+            }
+            Kind::Signatures => format!(
+                "{} names {} as its issuer, but its signature ({}) does not verify with that CA's key from {}.",
+                self.who(self.certs.len().saturating_sub(1)),
+                self.ca(),
+                self.certs
+                    .last()
+                    .map(|c| c.signature.clone())
+                    .unwrap_or_default(),
+                self.ca_file()
+            ),
+            Kind::NameConstraints => format!(
+                "{} may vouch only for {}, and the certificate names {}.",
+                self.ca(),
+                self.ca
+                    .map(|c| plain(&c.permitted).join(", "))
+                    .unwrap_or_default(),
+                self.site_names()
+            ),
+            Kind::Name => format!(
+                "You asked for {}; the certificate holds only {}.",
+                self.name,
+                self.site_names()
+            ),
+            Kind::KeyPossession => match self.signature {
+                Some(s) => format!(
+                    "The server's handshake signature ({}) does not verify with its certificate's public key: \
+                     it does not hold the certificate's private key.",
+                    crate::explain::names::signature_scheme(u16::from(s))
+                ),
+                None => String::new(),
+            },
+        }
+    }
+}
+
+fn first_name(c: &CertSummary) -> &str {
+    plain(&c.names).first().copied().unwrap_or("the server")
+}
+
+/// "DNS:localhost" as people write it: localhost.
+fn plain(names: &[String]) -> Vec<&str> {
+    names
+        .iter()
+        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
+        .collect()
+}

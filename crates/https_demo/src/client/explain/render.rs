@@ -1,0 +1,497 @@
+//! The story in plain words, for a person at a terminal. Every value comes from [`Story`].
+
+use std::fmt::Write as _;
+
+use super::story::*;
+
+const WIDTH: usize = 100;
+
+const TITLES: [&str; 7] = [
+    "TCP connection",
+    "ClientHello",
+    "ServerHello",
+    "Certificate",
+    "Keys",
+    "Encrypted request and response",
+    "What an eavesdropper saw",
+];
+
+pub fn render(story: &Story) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "The story of one HTTPS connection to {}, from the bytes that crossed the wire.\n",
+        story.url
+    );
+    let failed_at = story.failure.as_ref().map(|f| f.step);
+    for step in 1..=7u8 {
+        let told = match step {
+            1 => story.tcp.as_ref().map(|s| tcp(s, failed_at == Some(1))),
+            2 => story.client_hello.as_ref().map(client_hello),
+            3 => story.server_hello.as_ref().map(server_hello),
+            4 => story.certificate.as_ref().map(|c| certificate(c, story)),
+            5 => story.keys.as_ref().map(|k| keys(k, story)),
+            6 => story
+                .exchange
+                .as_ref()
+                .map(|e| exchange(e, failed_at == Some(6))),
+            _ => story.eavesdropper.as_ref().map(|e| eavesdropper(e, story)),
+        };
+        match (told, &story.failure) {
+            (Some(text), Some(f)) if f.step == step => {
+                out.push_str(&text);
+                stop(&mut out, f);
+                break;
+            }
+            (None, Some(f)) if f.step == step => {
+                let _ = writeln!(out, "{step}. {}: FAILED.", TITLES[step as usize - 1]);
+                stop(&mut out, f);
+                break;
+            }
+            (Some(text), _) => {
+                out.push_str(&text);
+                out.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+fn stop(out: &mut String, f: &Failure) {
+    out.push_str(&wrap(&format!("Why: {}", f.explanation), "   "));
+    let after = if f.step <= 5 {
+        "The story stops here: no request was sent, and the secret stayed with the server."
+    } else {
+        "The story stops here."
+    };
+    let _ = writeln!(out, "\n{after}");
+}
+
+fn tcp(t: &Tcp, failed: bool) -> String {
+    let mut out = match (&t.connected_to, failed) {
+        (Some(addr), _) => format!(
+            "1. TCP connection: connected to {addr} in {}.\n",
+            ms(t.micros)
+        ),
+        (None, _) => "1. TCP connection: FAILED, no address accepted it.\n".to_string(),
+    };
+    let mut lines = vec![format!("The name resolved to {}.", t.resolved.join(", "))];
+    if !t.failed_attempts.is_empty() {
+        let tried = if t.connected_to.is_some() {
+            "Tried first"
+        } else {
+            "Tried"
+        };
+        lines.push(format!("{tried}: {}.", t.failed_attempts.join("; ")));
+    }
+    if let Some(local) = &t.local_address {
+        lines.push(format!(
+            "From {local}. Everything below travels on this one connection."
+        ));
+    }
+    out.push_str(&wrap(&lines.join(" "), "   "));
+    out
+}
+
+fn client_hello(c: &ClientHelloStep) -> String {
+    let mut out = format!(
+        "2. ClientHello: sent at {}, {} bytes, in clear. What the client offers:\n",
+        ms(c.at_micros),
+        c.bytes
+    );
+    hello_fields(&mut out, &c.hello);
+    out
+}
+
+fn hello_fields(out: &mut String, h: &crate::explain::hello::ClientHello) {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    row(out, "TLS versions:", &list(&h.versions));
+    row(out, "Cipher suites:", &list(&h.cipher_suites));
+    row(out, "Key-exchange groups:", &list(&h.groups));
+    row(out, "Key shares sent:", &list(&h.key_shares));
+    row(out, "Signature algorithms:", &list(&h.signature_algorithms));
+    row(
+        out,
+        "Server name (SNI):",
+        h.sni
+            .as_deref()
+            .unwrap_or("none (an IP address is not sent as SNI)"),
+    );
+    row(out, "ALPN:", &list(&h.alpn));
+    row(out, "Client random:", &h.random);
+}
+
+fn server_hello(s: &ServerHelloStep) -> String {
+    let mut out = String::new();
+    if let Some(r) = &s.retry {
+        let _ = writeln!(
+            out,
+            "3. ServerHello: received at {}, {} bytes, in clear, after a HelloRetryRequest.",
+            ms(s.at_micros),
+            s.bytes
+        );
+        out.push_str(&wrap(
+            &format!(
+                "The server first answered with a HelloRetryRequest: none of the key shares sent was for a \
+                 group it accepts, so it asked for {}. The client sent a second ClientHello ({} bytes) with \
+                 the key share {}, and the server answered that one.",
+                r.group.as_deref().unwrap_or("another group"),
+                r.client_hello_bytes,
+                r.client_hello.key_shares.join(", ")
+            ),
+            "   ",
+        ));
+        out.push_str("   What the server chose:\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "3. ServerHello: received at {}, {} bytes, in clear. What the server chose:",
+            ms(s.at_micros),
+            s.bytes
+        );
+    }
+    row(&mut out, "TLS version:", &s.hello.version);
+    row(&mut out, "Cipher suite:", &s.hello.cipher_suite);
+    let group = match (&s.group_explained, s.hello.version.as_str()) {
+        (Some(g), "TLS 1.2") => {
+            format!(
+                "{g} TLS 1.2 names it in the ServerKeyExchange message, not in the ServerHello."
+            )
+        }
+        (Some(g), _) => g.clone(),
+        (None, _) => "not named".into(),
+    };
+    row(&mut out, "Key exchange:", &group);
+    row(&mut out, "Server random:", &s.hello.random);
+    out
+}
+
+fn certificate(c: &CertificateStep, story: &Story) -> String {
+    let mut out = String::new();
+    let verdict = match c.outcome {
+        Outcome::Passed => "verified",
+        _ => "FAILED",
+    };
+    let how = if c.encrypted {
+        "It came encrypted (TLS 1.3 encrypts everything after the ServerHello): this is the chain as \
+         the client's verifier received it."
+            .to_string()
+    } else {
+        format!(
+            "It travelled in clear (TLS 1.2 encrypts only after the handshake){}: anyone on the path \
+             could read it.",
+            c.seen_in_clear_bytes
+                .map(|b| format!(", a Certificate message of {b} bytes"))
+                .unwrap_or_default()
+        )
+    };
+    let _ = writeln!(out, "4. Certificate: {verdict}.");
+    out.push_str(&wrap(&how, "   "));
+    let _ = writeln!(
+        out,
+        "   The server sent {} certificate{}:",
+        c.chain.len(),
+        if c.chain.len() == 1 { "" } else { "s" }
+    );
+    for (i, cert) in c.chain.iter().enumerate() {
+        out.push_str(&wrap_hanging(
+            &format!("{}. {}", i + 1, cert.sentence),
+            "     ",
+            "        ",
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "   The checks, in the order rustls made them, against {}:",
+        story.ca_file
+    );
+    for check in &c.checks {
+        let mark = match check.outcome {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "FAILED",
+            Outcome::NotChecked => "-",
+        };
+        out.push_str(&wrap_hanging(
+            &format!(
+                "{mark:<6} {}: {}",
+                check.check.replace('_', " "),
+                check.detail
+            ),
+            "     ",
+            "            ",
+        ));
+    }
+    out
+}
+
+fn keys(k: &Keys, story: &Story) -> String {
+    let group = k.group.as_deref().unwrap_or("key-exchange");
+    let mut text = if is_tls12(story) {
+        format!(
+            "Each side made a fresh {group} key pair and sent only its public half. From the two, each side \
+             computed the same shared secret, and from it and the two randoms the master secret and the \
+             session keys."
+        )
+    } else if k.post_quantum {
+        format!(
+            "The client made a fresh {group} key pair and sent its public half; the server answered with \
+             its own fresh public half and an ML-KEM ciphertext that only the client's private key opens. \
+             From these, each side computed the same shared secret, and from it and the handshake so far \
+             (which holds both randoms) the session keys."
+        )
+    } else {
+        format!(
+            "Each side made a fresh {group} key pair and sent only its public half. From the two, each side \
+             computed the same shared secret, and from it and the handshake so far (which holds both randoms) \
+             the session keys."
+        )
+    };
+    text.push_str(
+        " The keys never crossed the wire: an eavesdropper has both public halves and both randoms, and \
+         still cannot compute them.",
+    );
+    if k.ephemeral {
+        text.push_str(
+            " The key pairs were made for this connection only and are gone now (forward secrecy): even \
+             the server's private key, stolen later, would not decrypt a recording of it.",
+        );
+    } else {
+        text.push_str(" This key exchange is not ephemeral: it gives no forward secrecy.");
+    }
+    if k.post_quantum {
+        text.push_str(
+            " The exchange is post-quantum: a recording kept for a future quantum computer stays secret.",
+        );
+    }
+    let mut out = String::from("5. Keys: agreed by both sides, never sent.\n");
+    out.push_str(&wrap(&text, "   "));
+    if !k.secrets.is_empty() {
+        let secrets: Vec<String> = k
+            .secrets
+            .iter()
+            .map(|s| match s.as_str() {
+                "CLIENT_RANDOM" => "CLIENT_RANDOM (the master secret)".to_string(),
+                _ => s.clone(),
+            })
+            .collect();
+        out.push_str(&wrap(
+            &format!(
+                "Secrets derived, by their key-log labels: {}{}.",
+                secrets.join(", "),
+                match (k.filed_under_client_random, k.secrets.len()) {
+                    (false, _) => "",
+                    (true, 1) => ", filed under this connection's client random",
+                    (true, _) => ", each filed under this connection's client random",
+                }
+            ),
+            "   ",
+        ));
+    }
+    out
+}
+
+fn exchange(e: &Exchange, failed: bool) -> String {
+    let mut out = String::new();
+    let status = if e.status == 0 {
+        "no answer".to_string()
+    } else {
+        format!("{} {}", e.status, e.reason)
+    };
+    let _ = writeln!(
+        out,
+        "6. {}: {}, {status}{} in {}.",
+        TITLES[5],
+        e.http_version,
+        if failed { " (FAILED)" } else { "" },
+        ms(e.micros)
+    );
+    let chosen = match &e.alpn {
+        Some(alpn) => format!("{} was chosen by ALPN ({alpn}).", e.http_version),
+        None => "The server chose no protocol by ALPN, so HTTP/1.1, the default.".to_string(),
+    };
+    let mut text = format!(
+        "{chosen} Request: {} bytes of {} went out as {} bytes in {} TLS record{}. Response: {} bytes of {} \
+         came back as {} bytes in {} TLS record{}.",
+        e.request.plaintext_bytes,
+        e.http_version,
+        e.request.wire_bytes,
+        e.request.records,
+        plural(e.request.records),
+        e.response.plaintext_bytes,
+        e.http_version,
+        e.response.wire_bytes,
+        e.response.records,
+        plural(e.response.records),
+    );
+    if let Some(per) = e.record_overhead {
+        text.push_str(&format!(
+            " Each record adds {per} bytes: its header and authentication tag{}.",
+            match per {
+                22 => ", and one byte that hides the record's real type",
+                29 => ", and an 8-byte nonce",
+                _ => "",
+            }
+        ));
+        let other = |t: &Traffic| {
+            t.wire_bytes
+                .saturating_sub(t.plaintext_bytes + (per * t.records) as u64)
+        };
+        let (client, server) = (other(&e.request), other(&e.response));
+        if client + server > 0 {
+            text.push_str(&format!(
+                " Beyond that, {client} bytes from the client and {server} from the server were TLS messages of \
+                 their own, such as session tickets or the alert that closes the connection."
+            ));
+        }
+    }
+    out.push_str(&wrap(&text, "   "));
+    if !e.message.is_empty() && !failed {
+        if crate::client::fetch::is_json(e.content_type.as_deref()) {
+            let _ = writeln!(out, "   The server's answer (application/json):");
+            for line in e.message.lines() {
+                let _ = writeln!(out, "     {line}");
+            }
+        } else {
+            let _ = writeln!(out, "   Secret message: {}", e.message);
+        }
+    }
+    out
+}
+
+fn eavesdropper(e: &Eavesdropper, story: &Story) -> String {
+    let tls12 = is_tls12(story);
+    let mut out = format!("7. {}: the envelope, not the letter.\n", TITLES[6]);
+    out.push_str("   In clear:\n");
+    for item in &e.in_clear {
+        out.push_str(&wrap_hanging(&format!("- {item}"), "     ", "       "));
+    }
+    out.push_str("   Hidden:\n");
+    for item in &e.hidden {
+        out.push_str(&wrap_hanging(&format!("- {item}"), "     ", "       "));
+    }
+    let _ = writeln!(
+        out,
+        "   The records, as seen on the path (sizes in bytes; {} from the client, {} from the server):",
+        e.bytes_from_client, e.bytes_from_server
+    );
+    for r in &e.records {
+        let dir = if r.from == "client" {
+            "client -> server"
+        } else {
+            "server -> client"
+        };
+        let what = match r.content_type.as_str() {
+            _ if !r.clear.is_empty() => r.clear.join(", "),
+            _ if r.encrypted => "(encrypted)".to_string(),
+            "change_cipher_spec" if tls12 => "(from here on, this side encrypts)".to_string(),
+            "change_cipher_spec" => "(a TLS 1.3 no-op, for old middleboxes)".to_string(),
+            _ => String::new(),
+        };
+        let line = format!(
+            "     {:>10}  {dir}  {:<18} {:>5}  {what}",
+            format!("+{}", ms(r.at_micros)),
+            r.content_type,
+            r.bytes,
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if e.records_total > e.records.len() {
+        let _ = writeln!(
+            out,
+            "     ... and {} more",
+            e.records_total - e.records.len()
+        );
+    }
+    let random = story
+        .client_hello
+        .as_ref()
+        .map(|c| c.hello.random.as_str())
+        .unwrap_or("");
+    let key_log = match &story.key_log_file {
+        Some(file) => format!(
+            "Key log: the secrets of this connection were written to {file} (SSLKEYLOGFILE), on lines \
+             holding its client random {random}. Anyone with that file and a capture reads everything: \
+             delete it when you are done. To let Wireshark decrypt a capture of this connection, give it \
+             the file in:"
+        ),
+        None => "Key log: none was written (SSLKEYLOGFILE is not set), so a capture of this connection \
+                 stays unreadable. To read one in Wireshark, run with SSLKEYLOGFILE=keys.log and give that \
+                 file in:"
+            .to_string(),
+    };
+    out.push_str(&wrap(&key_log, "   "));
+    out.push_str("     Edit > Preferences > Protocols > TLS > (Pre)-Master-Secret log filename\n");
+    out
+}
+
+fn is_tls12(story: &Story) -> bool {
+    story
+        .server_hello
+        .as_ref()
+        .is_some_and(|s| s.hello.version == "TLS 1.2")
+}
+
+fn row(out: &mut String, key: &str, value: &str) {
+    out.push_str(&wrap_hanging(
+        &format!("{key:<23}{value}"),
+        "   ",
+        "                          ",
+    ));
+}
+
+fn ms(micros: u64) -> String {
+    format!("{:.1} ms", micros as f64 / 1000.0)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn wrap(text: &str, indent: &str) -> String {
+    wrap_hanging(text, indent, indent)
+}
+
+/// Words wrapped at [`WIDTH`], the first line after `first`, the others after `rest`.
+fn wrap_hanging(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ') {
+        if !empty && line.len() + 1 + word.len() > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_word_and_the_indent() {
+        let text = "word ".repeat(60);
+        let wrapped = wrap_hanging(text.trim(), "  ", "    ");
+        assert!(wrapped.lines().all(|l| l.len() <= WIDTH));
+        assert!(wrapped.starts_with("  word"));
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    word")));
+        assert_eq!(wrapped.split_whitespace().count(), 60);
+    }
+}

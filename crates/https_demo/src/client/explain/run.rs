@@ -1,0 +1,469 @@
+//! The one connection whose story is told, made by hand so that its bytes can be recorded:
+//! TCP, then tokio-rustls through the recording IO, then one GET with hyper over the same TLS
+//! stream. reqwest would make an equivalent connection, but shows none of its bytes.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow, bail};
+use hyper_util::rt::TokioIo;
+use rustls::ClientConnection;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::time::timeout_at;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::http::{self, Fetch};
+use super::story::*;
+use super::{checks, eavesdropper};
+use crate::client::diagnose::{self, Context};
+use crate::client::fetch::{MAX_BODY, Request, Target, printable, truncate};
+use crate::explain::flight::{self, ClearMessage};
+use crate::explain::hello;
+use crate::explain::names;
+use crate::explain::wire::{Snapshot, Way, Wire};
+use crate::pki::validity;
+use crate::tls::client::{self as trust, Observed, TrustedCas};
+
+/// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
+/// sends more is still counted, only not kept.
+const KEEP_BYTES: usize = 256 * 1024;
+const MAX_RECORDS: usize = 1024;
+
+/// Connects, tells what happened, and returns the story. An error is returned only when
+/// nothing could be tried (a bad URL, an unreadable CA file); a failed connection is a story
+/// that stops at the step that failed.
+pub async fn tell(req: &Request) -> Result<Story> {
+    let target = Target::parse(&req.url)?;
+    if !target.tls {
+        bail!(
+            "--explain tells the story of a TLS connection, and {} is plain http://: there is none to tell. \
+             Use https://",
+            target.url
+        );
+    }
+    let cas = TrustedCas::load(&req.ca_file)?;
+    let key_log = trust::key_log_file()?;
+    let observed = trust::observed_config(&cas, key_log.is_some())?;
+    let server_name = ServerName::try_from(target.name.clone())
+        .map_err(|_| anyhow!("{} is not a DNS name or an IP address", target.name))?;
+    // aws-lc sets up its random generator on first use, which took 30 to 55 ms here: pay that
+    // before the story's clock starts, so that its timings show the network and the handshake.
+    let _ = observed
+        .config
+        .crypto_provider()
+        .secure_random
+        .fill(&mut [0u8; 32]);
+    let mut run = Run {
+        story: Story {
+            url: target.url.to_string(),
+            server_name: target.name.clone(),
+            ca_file: cas.file.display().to_string(),
+            key_log_file: key_log.as_ref().map(|p| p.display().to_string()),
+            tcp: None,
+            client_hello: None,
+            server_hello: None,
+            certificate: None,
+            keys: None,
+            exchange: None,
+            eavesdropper: None,
+            failure: None,
+        },
+        target,
+        cas,
+        observed,
+        timeout: req.timeout,
+        deadline: tokio::time::Instant::now() + req.timeout,
+        wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
+        handshake_end: (0, 0),
+    };
+    run.go(server_name).await;
+    Ok(run.story)
+}
+
+struct Run {
+    story: Story,
+    target: Target,
+    cas: TrustedCas,
+    observed: Observed,
+    timeout: Duration,
+    deadline: tokio::time::Instant,
+    wire: Wire,
+    /// Bytes sent and received when the handshake ended: what follows is the HTTP exchange.
+    handshake_end: (u64, u64),
+}
+
+/// The story stopped; the failure is in it.
+struct Stop;
+
+impl Run {
+    async fn go(&mut self, server_name: ServerName<'static>) {
+        let _ = async {
+            let tcp = self.connect().await?;
+            let tls = self.handshake(tcp, server_name).await?;
+            self.exchange(tls).await?;
+            let path = self.target.url.path().to_string();
+            self.story.eavesdropper = Some(eavesdropper::seen(
+                &self.story,
+                &self.wire.snapshot(),
+                &path,
+            ));
+            Ok::<(), Stop>(())
+        }
+        .await;
+    }
+
+    fn context(&self, connected: bool) -> Context<'_> {
+        Context {
+            target: &self.target,
+            cas: Some(&self.cas),
+            timeout: self.timeout,
+            connected,
+        }
+    }
+
+    fn stop(&mut self, step: u8, explanation: String) -> Stop {
+        self.story.failure = Some(Failure { step, explanation });
+        Stop
+    }
+
+    /// Step 1: the name's addresses, tried in turn, as reqwest does.
+    async fn connect(&mut self) -> Result<TcpStream, Stop> {
+        let authority = (self.target.name.clone(), self.target.port);
+        let addrs: Vec<SocketAddr> =
+            match timeout_at(self.deadline, tokio::net::lookup_host(authority)).await {
+                Ok(Ok(addrs)) => addrs.collect(),
+                Ok(Err(e)) => {
+                    let why = diagnose::explain_dns(&e.to_string(), &self.context(false));
+                    return Err(self.stop(1, why));
+                }
+                Err(_) => {
+                    let why = diagnose::explain_timeout(&self.context(false));
+                    return Err(self.stop(1, why));
+                }
+            };
+        let mut tcp = Tcp {
+            resolved: addrs.iter().map(SocketAddr::to_string).collect(),
+            failed_attempts: Vec::new(),
+            connected_to: None,
+            local_address: None,
+            micros: 0,
+        };
+        // The story's clock starts with the TCP connection, not with the name lookup.
+        self.wire = Wire::tls(KEEP_BYTES, MAX_RECORDS);
+        let started = Instant::now();
+        let mut last_error = None;
+        for addr in addrs {
+            match timeout_at(self.deadline, TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => {
+                    tcp.micros = started.elapsed().as_micros() as u64;
+                    tcp.connected_to = Some(addr.to_string());
+                    tcp.local_address = stream.local_addr().ok().map(|a| a.to_string());
+                    // The request is small and sent at once: do not let Nagle's algorithm hold
+                    // its last segment back, which would show as a pause in the timings.
+                    let _ = stream.set_nodelay(true);
+                    self.story.tcp = Some(tcp);
+                    return Ok(stream);
+                }
+                Ok(Err(e)) => {
+                    tcp.failed_attempts
+                        .push(format!("{addr}: {}", io_reason(&e)));
+                    last_error = Some(e);
+                }
+                Err(_) => {
+                    tcp.failed_attempts.push(format!("{addr}: no answer"));
+                    self.story.tcp = Some(tcp);
+                    let why = diagnose::explain_timeout(&self.context(false));
+                    return Err(self.stop(1, why));
+                }
+            }
+        }
+        tcp.micros = started.elapsed().as_micros() as u64;
+        self.story.tcp = Some(tcp);
+        let why = match last_error {
+            Some(e) => diagnose::explain_error(&e, &self.context(false)),
+            None => format!("{} has no address.", self.target.name),
+        };
+        Err(self.stop(1, why))
+    }
+
+    /// Steps 2 to 5: the handshake, through the recording IO and the observing verifier.
+    async fn handshake(
+        &mut self,
+        tcp: TcpStream,
+        server_name: ServerName<'static>,
+    ) -> Result<TlsStream<crate::explain::wire::Recorded<TcpStream>>, Stop> {
+        let connector = TlsConnector::from(self.observed.config.clone());
+        let result = timeout_at(
+            self.deadline,
+            connector.connect(server_name, self.wire.wrap(tcp)),
+        )
+        .await;
+        self.handshake_end = self.wire.totals();
+        match result {
+            Ok(Ok(tls)) => {
+                self.tell_handshake(Some(tls.get_ref().1));
+                Ok(tls)
+            }
+            Ok(Err(e)) => {
+                self.tell_handshake(None);
+                let why = diagnose::explain_error(&e, &self.context(false));
+                let step = self.failed_handshake_step();
+                Err(self.stop(step, why))
+            }
+            Err(_) => {
+                self.tell_handshake(None);
+                let why = diagnose::explain_timeout(&self.context(false));
+                let step = self.failed_handshake_step();
+                Err(self.stop(step, why))
+            }
+        }
+    }
+
+    /// Where a failed handshake stopped: before the ServerHello, at the certificate, or after it.
+    fn failed_handshake_step(&self) -> u8 {
+        let seen = self.observed.witness.seen();
+        let proven = matches!(seen.verdict, Some(Ok(())))
+            && matches!(seen.handshake_signature, Some((_, Ok(()))));
+        match (&self.story.server_hello, proven) {
+            (None, _) => 3,
+            (Some(_), false) => 4,
+            (Some(_), true) => 5,
+        }
+    }
+
+    /// Fills steps 2 to 5 from the recorded bytes, the verifier's notes and, when the
+    /// handshake finished, rustls's own account.
+    fn tell_handshake(&mut self, conn: Option<&ClientConnection>) {
+        let snap = self.wire.snapshot();
+        let first_server_hello = hello::parse_server_hello(&snap.received).ok();
+        let tls12 = first_server_hello
+            .as_ref()
+            .is_some_and(|h| h.version == "TLS 1.2");
+        let from_client = flight::clear_messages(&snap.sent, tls12);
+        let from_server = flight::clear_messages(&snap.received, tls12);
+        let client_hellos = hellos(&snap, Way::Sent, &from_client, 1);
+        let server_hellos = hellos(&snap, Way::Received, &from_server, 2);
+
+        if let Some((at, bytes, wire)) = client_hellos.first()
+            && let Ok(hello) = hello::parse_client_hello(wire)
+        {
+            self.story.client_hello = Some(ClientHelloStep {
+                at_micros: *at,
+                bytes: *bytes,
+                hello,
+            });
+        }
+        let mut server = server_hellos
+            .iter()
+            .filter_map(|(at, bytes, wire)| {
+                hello::parse_server_hello(wire)
+                    .ok()
+                    .map(|h| (*at, *bytes, h))
+            })
+            .collect::<Vec<_>>()
+            .into_iter();
+        let mut first = server.next();
+        let mut retry = None;
+        if let Some((_, _, hrr)) = first.as_ref().filter(|(_, _, h)| h.hello_retry_request)
+            && let Some((_, bytes, wire)) = client_hellos.get(1)
+            && let Ok(second) = hello::parse_client_hello(wire)
+        {
+            retry = Some(Retry {
+                group: hrr.group.clone(),
+                client_hello: second,
+                client_hello_bytes: *bytes,
+            });
+            first = server.next();
+        }
+        if let Some((at, bytes, hello)) = first.filter(|(_, _, h)| !h.hello_retry_request) {
+            // TLS 1.2 names the group in ServerKeyExchange, which only rustls has read for us.
+            let group = hello.group.clone().or_else(|| {
+                conn.and_then(|c| c.negotiated_key_exchange_group())
+                    .map(|g| names::group(u16::from(g.name())))
+            });
+            self.story.server_hello = Some(ServerHelloStep {
+                at_micros: at,
+                bytes,
+                post_quantum: group.as_deref().is_some_and(names::is_post_quantum),
+                group_explained: group.as_deref().map(names::explain_group),
+                group,
+                hello,
+                retry,
+            });
+        }
+
+        let seen = self.observed.witness.seen();
+        if seen.verdict.is_some() {
+            let verdict = checks::verdict(&seen, &self.cas, validity::now(), tls12);
+            self.story.certificate = Some(CertificateStep {
+                outcome: verdict.outcome,
+                encrypted: !tls12,
+                seen_in_clear_bytes: from_server
+                    .iter()
+                    .find(|m| m.name == "Certificate")
+                    .map(|m| m.bytes),
+                chain: verdict.chain,
+                checks: verdict.checks,
+                trusted_ca: verdict.trusted_ca,
+            });
+        }
+
+        let (Some(conn), Some(server_hello)) = (conn, &self.story.server_hello) else {
+            return;
+        };
+        let random = self
+            .story
+            .client_hello
+            .as_ref()
+            .map(|c| c.hello.random.clone())
+            .unwrap_or_default();
+        let labels = self.observed.key_log.labels();
+        let mut secrets = Vec::new();
+        for l in &labels {
+            if !secrets.contains(&l.label) {
+                secrets.push(l.label.clone());
+            }
+        }
+        let suite = conn
+            .negotiated_cipher_suite()
+            .map(|s| names::cipher_suite(u16::from(s.suite())))
+            .unwrap_or_default();
+        self.story.keys = Some(Keys {
+            group: server_hello.group.clone(),
+            post_quantum: server_hello.post_quantum,
+            // TLS 1.3 has only ephemeral key exchanges; in TLS 1.2 only the (EC)DHE suites are,
+            // and they are the only ones rustls offers.
+            ephemeral: !tls12 || suite.contains("DHE_"),
+            secrets,
+            filed_under_client_random: !labels.is_empty()
+                && labels
+                    .iter()
+                    .all(|l| hello::hex(&l.client_random) == random),
+        });
+    }
+
+    /// Step 6: one GET over the verified TLS stream, HTTP/2 or HTTP/1.1 as ALPN chose.
+    async fn exchange(
+        &mut self,
+        tls: TlsStream<crate::explain::wire::Recorded<TcpStream>>,
+    ) -> Result<(), Stop> {
+        let alpn = tls
+            .get_ref()
+            .1
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let h2 = alpn.as_deref() == Some("h2");
+        let plaintext = Wire::counter();
+        let io = TokioIo::new(plaintext.wrap(tls));
+        let started = Instant::now();
+        let result = timeout_at(self.deadline, http::get(io, h2, &self.target)).await;
+        let micros = started.elapsed().as_micros() as u64;
+        let snap = self.wire.snapshot();
+        let (sent, received) = plaintext.totals();
+        let records = |way: Way, from: u64| {
+            snap.records
+                .iter()
+                .filter(|r| r.way == way && r.offset >= from)
+                .count()
+        };
+        let mut exchange = Exchange {
+            http_version: if h2 { "HTTP/2" } else { "HTTP/1.1" }.into(),
+            alpn,
+            request: Traffic {
+                plaintext_bytes: sent,
+                wire_bytes: snap.sent_total - self.handshake_end.0,
+                records: records(Way::Sent, self.handshake_end.0),
+            },
+            response: Traffic {
+                plaintext_bytes: received,
+                wire_bytes: snap.received_total - self.handshake_end.1,
+                records: records(Way::Received, self.handshake_end.1),
+            },
+            record_overhead: self.record_overhead(),
+            status: 0,
+            reason: String::new(),
+            content_type: None,
+            message: String::new(),
+            micros,
+        };
+        let failure = match result {
+            Err(_) => Some(diagnose::explain_timeout(&self.context(true))),
+            Ok(Err(Fetch::Http(e))) => Some(diagnose::explain_error(&*e, &self.context(true))),
+            Ok(Err(Fetch::TooLong)) => Some(format!(
+                "the server at {} sent more than {} KiB; a secret message is a line of text. Is this the demo's \
+                 server?",
+                self.target.authority(),
+                MAX_BODY / 1024
+            )),
+            Ok(Ok((status, content_type, body))) => {
+                exchange.content_type = content_type;
+                let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
+                exchange.status = status.as_u16();
+                exchange.reason = status.canonical_reason().unwrap_or("").into();
+                exchange.message = text.trim_end().to_string();
+                (!status.is_success()).then(|| {
+                    let said = text.lines().next().unwrap_or("").trim();
+                    format!(
+                        "the server at {} answered {status} instead of a secret message (it said: \"{}\"). \
+                         Check the URL's path.",
+                        self.target.authority(),
+                        truncate(said, 200)
+                    )
+                })
+            }
+        };
+        self.story.exchange = Some(exchange);
+        match failure {
+            Some(why) => Err(self.stop(6, why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes each encrypted record adds: a 5-byte header and a 16-byte tag; TLS 1.3 adds the
+    /// hidden content type (1 byte), TLS 1.2's AES-GCM an 8-byte explicit nonce (RFC 5288).
+    fn record_overhead(&self) -> Option<usize> {
+        let sh = &self.story.server_hello.as_ref()?.hello;
+        match sh.version.as_str() {
+            "TLS 1.3" => Some(5 + 1 + 16),
+            "TLS 1.2" if sh.cipher_suite.contains("_GCM_") => Some(5 + 8 + 16),
+            "TLS 1.2" if sh.cipher_suite.contains("CHACHA20") => Some(5 + 16),
+            _ => None,
+        }
+    }
+}
+
+/// Each message of type `kind` (1 ClientHello, 2 ServerHello) in one direction: when it was on
+/// the wire, its size, and the bytes from its record on, for the parsers.
+fn hellos<'a>(
+    snap: &'a Snapshot,
+    way: Way,
+    messages: &[ClearMessage],
+    kind: u8,
+) -> Vec<(u64, usize, &'a [u8])> {
+    let bytes = match way {
+        Way::Sent => &snap.sent,
+        Way::Received => &snap.received,
+    };
+    messages
+        .iter()
+        .filter(|m| m.kind == kind)
+        .map(|m| {
+            let at = snap
+                .records
+                .iter()
+                .find(|r| r.way == way && r.offset == m.record_offset as u64)
+                .map(|r| r.at_micros)
+                .unwrap_or_default();
+            (at, m.bytes, &bytes[m.record_offset..])
+        })
+        .collect()
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "refused (nothing listens there)".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,287 @@
+//! What crossed the wire: an IO wrapper that keeps the bytes each way (up to a bound), counts
+//! them all, and notes where each TLS record started and when. It is what an eavesdropper on
+//! the path sees, recorded from inside.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Which way bytes went, seen from the side that records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Way {
+    Sent,
+    Received,
+}
+
+/// The start of one TLS record: its 5-byte header says its type and length, in clear.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    pub way: Way,
+    /// Since the recording started, when the record's first byte went out or came in.
+    pub at_micros: u64,
+    /// Where its header starts in that direction's bytes.
+    pub offset: u64,
+    /// The record's content type: 20 change_cipher_spec, 21 alert, 22 handshake, 23 application data.
+    pub content_type: u8,
+    /// Header and payload.
+    pub bytes: usize,
+}
+
+/// A shared handle on the recording: the wrapper writes it, the story reads it.
+#[derive(Clone, Debug)]
+pub struct Wire(Arc<Mutex<Log>>);
+
+#[derive(Debug)]
+struct Log {
+    started: Instant,
+    keep: usize,
+    max_records: usize,
+    tls: bool,
+    sent: Flow,
+    received: Flow,
+    records: Vec<Record>,
+    records_total: usize,
+}
+
+#[derive(Debug, Default)]
+struct Flow {
+    kept: Vec<u8>,
+    total: u64,
+    /// Header bytes seen so far of the next record, and how much of its header we have.
+    header: [u8; 5],
+    have: usize,
+    header_at: Option<Duration>,
+    /// Payload bytes still to come of the current record.
+    remaining: usize,
+}
+
+/// Everything recorded, copied out.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub sent: Vec<u8>,
+    pub received: Vec<u8>,
+    pub sent_total: u64,
+    pub received_total: u64,
+    pub records: Vec<Record>,
+    /// All the records seen, including those past the bound on `records`.
+    pub records_total: usize,
+}
+
+impl Wire {
+    /// Records TLS: keeps the first `keep` bytes each way and the first `max_records` records.
+    pub fn tls(keep: usize, max_records: usize) -> Wire {
+        Wire::new(keep, max_records, true)
+    }
+
+    /// Only counts bytes: for the plaintext between HTTP and TLS.
+    pub fn counter() -> Wire {
+        Wire::new(0, 0, false)
+    }
+
+    fn new(keep: usize, max_records: usize, tls: bool) -> Wire {
+        Wire(Arc::new(Mutex::new(Log {
+            started: Instant::now(),
+            keep,
+            max_records,
+            tls,
+            sent: Flow::default(),
+            received: Flow::default(),
+            records: Vec::new(),
+            records_total: 0,
+        })))
+    }
+
+    pub fn wrap<IO>(&self, io: IO) -> Recorded<IO> {
+        Recorded {
+            inner: io,
+            wire: self.clone(),
+        }
+    }
+
+    /// Bytes sent and received so far.
+    pub fn totals(&self) -> (u64, u64) {
+        let log = self.log();
+        (log.sent.total, log.received.total)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let log = self.log();
+        Snapshot {
+            sent: log.sent.kept.clone(),
+            received: log.received.kept.clone(),
+            sent_total: log.sent.total,
+            received_total: log.received.total,
+            records: log.records.clone(),
+            records_total: log.records_total,
+        }
+    }
+
+    fn log(&self) -> MutexGuard<'_, Log> {
+        // A panic while recording must not hide the connection's story: take the data as is.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn note(&self, way: Way, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut log = self.log();
+        let log = &mut *log;
+        let at = log.started.elapsed();
+        let flow = match way {
+            Way::Sent => &mut log.sent,
+            Way::Received => &mut log.received,
+        };
+        let room = log.keep.saturating_sub(flow.kept.len());
+        flow.kept.extend_from_slice(&data[..room.min(data.len())]);
+        let offset = flow.total;
+        flow.total += data.len() as u64;
+        if !log.tls {
+            return;
+        }
+        // Records may be split across reads and writes, or several may share one: walk the
+        // headers byte by byte through the payload lengths they announce.
+        let mut at_offset = offset;
+        let mut rest = data;
+        while !rest.is_empty() {
+            if flow.remaining > 0 {
+                let skip = flow.remaining.min(rest.len());
+                flow.remaining -= skip;
+                rest = &rest[skip..];
+                at_offset += skip as u64;
+                continue;
+            }
+            if flow.have == 0 {
+                flow.header_at = Some(at);
+            }
+            let take = (5 - flow.have).min(rest.len());
+            flow.header[flow.have..flow.have + take].copy_from_slice(&rest[..take]);
+            flow.have += take;
+            rest = &rest[take..];
+            at_offset += take as u64;
+            if flow.have == 5 {
+                let length = u16::from_be_bytes([flow.header[3], flow.header[4]]) as usize;
+                flow.have = 0;
+                flow.remaining = length;
+                log.records_total += 1;
+                if log.records.len() < log.max_records {
+                    log.records.push(Record {
+                        way,
+                        at_micros: flow.header_at.unwrap_or(at).as_micros() as u64,
+                        offset: at_offset - 5,
+                        content_type: flow.header[0],
+                        bytes: 5 + length,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// An IO that reports every byte it moves to its [`Wire`].
+#[derive(Debug)]
+pub struct Recorded<IO> {
+    inner: IO,
+    wire: Wire,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Recorded<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            self.wire.note(Way::Received, &buf.filled()[before..]);
+        }
+        poll
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Recorded<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.wire.note(Way::Sent, &buf[..n]);
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(mut n)) = poll {
+            for buf in bufs {
+                let part = n.min(buf.len());
+                self.wire.note(Way::Sent, &buf[..part]);
+                n -= part;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_found_however_the_bytes_are_cut() {
+        let wire = Wire::tls(8, 10);
+        // A 3-byte handshake record and a 1-byte alert record, cut mid-header and mid-payload.
+        let bytes = [22, 3, 3, 0, 3, 1, 2, 3, 21, 3, 3, 0, 1, 9];
+        for chunk in [&bytes[..2], &bytes[2..6], &bytes[6..10], &bytes[10..]] {
+            wire.note(Way::Received, chunk);
+        }
+        let snap = wire.snapshot();
+        assert_eq!(snap.received, bytes[..8]);
+        assert_eq!(snap.received_total, 14);
+        let found: Vec<(u8, u64, usize)> = snap
+            .records
+            .iter()
+            .map(|r| (r.content_type, r.offset, r.bytes))
+            .collect();
+        assert_eq!(found, [(22, 0, 8), (21, 8, 6)]);
+    }
+
+    #[test]
+    fn a_counter_keeps_nothing() {
+        let wire = Wire::counter();
+        wire.note(Way::Sent, &[22, 3, 3, 0, 0]);
+        assert_eq!(wire.totals(), (5, 0));
+        let snap = wire.snapshot();
+        assert!(snap.sent.is_empty() && snap.records.is_empty());
+    }
+}
