@@ -295,6 +295,51 @@ fn a_certificate_from_another_ca_fails_the_certificate_step_and_the_story_stops(
     assert!(story["keys"].is_null() && story["exchange"].is_null());
 }
 
+/// webpki reports a name-constraints violation only as an opaque error; the story must still
+/// name the check that failed.
+#[test]
+fn a_name_outside_the_ca_name_constraints_fails_that_check() {
+    use rcgen::{GeneralSubtree, NameConstraints};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca = test_ca(dir.path(), "loopback_ca.pem", "Loopback CA");
+    ca.params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![GeneralSubtree::DnsName("localhost".into())],
+        excluded_subtrees: vec![],
+    });
+    std::fs::write(&ca.file, ca.params.self_signed(&ca.key).unwrap().pem()).unwrap();
+    let (nb, na) = now_window();
+    let (cert, key) = test_site(dir.path(), &ca, &["localhost", "bank.example"], nb, na);
+    let server = Server::start(&[
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let out = client(
+        &[
+            "--explain",
+            "--ca-file",
+            ca.file.to_str().unwrap(),
+            &server.url("/"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let story = flat(&text(&out.stdout));
+    for expected in [
+        "4. Certificate: FAILED.",
+        "passed chain:",
+        "FAILED name constraints:",
+        "The story stops here",
+    ] {
+        assert!(
+            story.contains(expected),
+            "{expected:?} missing in:\n{story}"
+        );
+    }
+    assert!(!story.contains("5. Keys"), "{story}");
+}
+
 #[test]
 fn nothing_listening_stops_the_story_at_the_tcp_step() {
     let port = free_port();
