@@ -5,27 +5,16 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+use rustls::{ClientConnection, StreamOwned};
+use rustls_pki_types::ServerName;
 use support::*;
 
 fn tls_client(port: u16, alpn: &[&[u8]]) -> StreamOwned<ClientConnection, TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let config = tls_client_config(alpn);
     let name = ServerName::try_from("localhost").unwrap();
-    let conn = ClientConnection::new(Arc::new(config), name).unwrap();
+    let conn = ClientConnection::new(config, name).unwrap();
     let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut tls = StreamOwned::new(conn, sock);
     while tls.conn.is_handshaking() {

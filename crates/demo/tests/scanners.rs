@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+use rustls_pki_types::ServerName;
 use support::*;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -322,21 +322,6 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn client_config() -> Arc<ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
 /// One HTTP/1.1 request over a new TLS connection (a full handshake each time).
 fn one_request(config: &Arc<ClientConfig>, port: u16) -> Result<(), String> {
     let name = ServerName::try_from("localhost").unwrap();
@@ -364,7 +349,7 @@ fn one_request(config: &Arc<ClientConfig>, port: u16) -> Result<(), String> {
 
 /// `total` requests from `threads` threads at once; all must succeed.
 fn requests(port: u16, threads: usize, total: usize) {
-    let config = client_config();
+    let config = tls_client_config(&[b"http/1.1"]);
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let config = config.clone();

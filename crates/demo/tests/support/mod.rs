@@ -227,3 +227,21 @@ pub fn curl(args: &[&str]) -> Output {
         Duration::from_secs(15),
     )
 }
+
+/// A rustls client configuration that trusts only the bundled CA, as demo_client does, offering
+/// these ALPN protocols.
+pub fn tls_client_config(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
