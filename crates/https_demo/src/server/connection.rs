@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
+use super::linger::Lingering;
 use super::observe::ReadObserver;
 use super::sniff::{self, FirstBytes};
 use super::watchdog::{Closed, ConnState};
@@ -45,7 +46,7 @@ pub async fn handle(
                 peer: peer.to_string(),
                 tls: None,
             };
-            return serve_http(stream, false, facts, ctx, state, watcher).await;
+            return serve_http(Lingering::new(stream), false, facts, ctx, state, watcher).await;
         }
         Transport::Tls(config) => config.clone(),
     };
@@ -72,7 +73,7 @@ pub async fn handle(
                 return None;
             }
         }
-        let (stream, captured) = capture::capture(stream);
+        let (stream, captured) = capture::capture(Lingering::new(stream));
         match TlsAcceptor::from(config).accept(stream).await {
             Ok(tls) => Some((tls, captured.take())),
             Err(e) => {

@@ -5,6 +5,7 @@
 //! - [`capture`], [`facts`]: what the client offered and what was negotiated.
 //! - [`connection`]: one client: TLS handshake, the log line, HTTP/1.1 or h2.
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
+//! - [`linger`]: closing without a reset, so the last answer reaches the client.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 //! - [`trim`]: freed memory back to the system when all connections are gone.
@@ -13,6 +14,7 @@ pub mod app;
 pub mod capture;
 pub mod connection;
 pub mod facts;
+pub mod linger;
 pub mod listen;
 pub mod observe;
 pub mod pages;
