@@ -44,14 +44,15 @@ fn read_all<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<Ve
     })
 }
 
-/// Collects a pipe into a string on a thread, line by line; sends each line to `lines`.
+/// Collects a pipe into a string on a thread, line by line; sends each line to `lines`. The
+/// thread ends when the pipe closes (the process exited).
 fn collect<R: Read + Send + 'static>(
     pipe: R,
     lines: Option<mpsc::Sender<String>>,
-) -> Arc<Mutex<String>> {
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let buf = Arc::new(Mutex::new(String::new()));
     let out = buf.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             out.lock().unwrap().push_str(&line);
             out.lock().unwrap().push('\n');
@@ -60,7 +61,7 @@ fn collect<R: Read + Send + 'static>(
             }
         }
     });
-    buf
+    (buf, reader)
 }
 
 impl Server {
@@ -95,8 +96,8 @@ impl Server {
             .spawn()
             .map_err(|e| format!("cannot start demo_server: {e}"))?;
         let (tx, rx) = mpsc::channel();
-        let stdout = collect(child.stdout.take().unwrap(), Some(tx));
-        let stderr = collect(child.stderr.take().unwrap(), None);
+        let (stdout, _) = collect(child.stdout.take().unwrap(), Some(tx));
+        let (stderr, stderr_reader) = collect(child.stderr.take().unwrap(), None);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -115,6 +116,10 @@ impl Server {
                 Err(_) => {
                     let status = child.wait_timeout(Duration::from_secs(5));
                     let _ = child.kill();
+                    // Once it has exited, its stderr is complete when the reader reaches the end.
+                    if status.is_some() {
+                        let _ = stderr_reader.join();
+                    }
                     return Err(format!(
                         "demo_server did not report a listening address (status {status:?}); stderr:\n{}",
                         stderr.lock().unwrap()
