@@ -51,6 +51,9 @@ struct Cli {
     /// Offer HTTP/1.1 only (no h2), to compare the two in Wireshark.
     #[arg(long)]
     http1_only: bool,
+    /// Let no client resume a TLS session: no session cache, no TLS 1.3 tickets, so that every connection pays a full handshake (for benchmarks).
+    #[arg(long)]
+    no_resumption: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
     allow_invalid_dates: bool,
@@ -150,6 +153,7 @@ async fn run(cli: Cli) -> Result<()> {
         let offer = tls::server::Offer {
             tls12_only: cli.tls_max == "1.2",
             http1_only: cli.http1_only,
+            no_resumption: cli.no_resumption,
         };
         Transport::Tls(tls::server::server_config(
             &identity,
