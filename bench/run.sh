@@ -11,7 +11,7 @@
 # Installs what is missing: apt nginx, wrk, nghttp2-client (h2load), hyperfine, gnuplot-nox;
 # pip gunicorn. Uses sudo for apt when not run as root. Every server is pinned to CPU 0 and every
 # load generator to CPU 1 (taskset); each server gets one worker (one tokio worker thread).
-# Ports BENCH_PORT_BASE+1..+4 (default 47441..47444) must be free.
+# Ports BENCH_PORT_BASE+1..+4 (default 29441..29444, below the ephemeral range so that load generators never hold them) must be free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -35,7 +35,7 @@ if $smoke; then
 else
     runs=3 secs=4 hold=1000 hf_runs=20
 fi
-base=${BENCH_PORT_BASE:-47440}
+base=${BENCH_PORT_BASE:-29440}
 declare -A port=([demo_server]=$((base + 1)) [nginx]=$((base + 2)) [python]=$((base + 3)) [gunicorn]=$((base + 4)))
 servers=(demo_server nginx python gunicorn)
 

@@ -299,14 +299,16 @@ fn second_connection_resumes(port: u16) -> bool {
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config.resumption = rustls::client::Resumption::store(Arc::new(ClientSessionMemoryCache::new(8)));
+    config.resumption =
+        rustls::client::Resumption::store(Arc::new(ClientSessionMemoryCache::new(8)));
     let config = Arc::new(config);
     let mut kinds = Vec::new();
     for _ in 0..2 {
         let name = ServerName::try_from("localhost").unwrap();
         let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
         let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut tls = rustls::StreamOwned::new(conn, sock);
         tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .unwrap();

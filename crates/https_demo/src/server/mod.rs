@@ -6,6 +6,7 @@
 //! - [`connection`]: one client: TLS handshake, the log line, HTTP/1.1 or h2.
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
+//! - [`park`]: idle HTTP/1.1 connections give hyper's buffers back until their next request.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod facts;
 pub mod listen;
 pub mod observe;
 pub mod pages;
+pub mod park;
 pub mod registry;
 pub mod shutdown;
 pub mod sniff;
@@ -86,10 +88,12 @@ pub async fn serve(
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(registry::Registry::default());
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(connection::Context {
         transport,
         limits: limits.clone(),
         app,
+        closing: closing_rx,
     });
     let mut accept_loops = JoinSet::new();
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
@@ -137,6 +141,7 @@ pub async fn serve(
     }
     accept_loops.abort_all();
     drop(conn_rx);
+    let _ = closing.send(true);
     let open = graceful.count();
     if open > 0 {
         tracing::info!(

@@ -70,6 +70,11 @@ impl ConnState {
         self.in_flight.load(Ordering::Acquire) == 0
     }
 
+    /// Idle, and no byte of another request has come since the last one: between requests.
+    pub fn waiting_for_request(&self) -> bool {
+        self.is_idle() && self.head_started.load(Ordering::Relaxed) == 0
+    }
+
     /// Called for every read: bytes arriving while no request is in flight start a head.
     pub fn saw_bytes(&self) {
         if self.is_idle() && self.head_started.load(Ordering::Relaxed) == 0 {
