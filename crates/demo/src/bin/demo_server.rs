@@ -82,13 +82,17 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(to_terminal);
+    if to_terminal || server::logbuf::start().is_err() {
+        log.with_writer(std::io::stderr).init();
+    } else {
+        log.with_writer(|| server::logbuf::Writer).init();
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
         runtime.worker_threads(n.into());
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
+            server::logbuf::flush();
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
@@ -103,7 +108,9 @@ fn main() -> ExitCode {
     // Spawned, not run by block_on: block_on runs its future on this (main) thread, and every
     // accepted connection would then wake a worker thread to be served (a context switch per
     // connection, about 10% of a handshake's CPU with --threads 1).
-    match runtime.block_on(async { tokio::spawn(run(cli)).await }) {
+    let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
+    server::logbuf::flush();
+    match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("demo_server: error: {e:#}");

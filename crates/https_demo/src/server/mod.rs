@@ -8,12 +8,14 @@
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`park`]: idle HTTP/1.1 connections give hyper's buffers back until their next request.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
+//! - [`logbuf`]: the log written in blocks when it goes to a file.
 
 pub mod app;
 pub mod capture;
 pub mod connection;
 pub mod facts;
 pub mod listen;
+pub mod logbuf;
 pub mod observe;
 pub mod pages;
 pub mod park;

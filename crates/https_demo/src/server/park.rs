@@ -68,8 +68,11 @@ where
             pending = Bytes::copy_from_slice(&first);
         }
         let mut conn = Box::new(
+            // No header_read_timeout: the watchdog bounds the head already, and hyper's own
+            // timer would be armed again for every request.
             http1::Builder::new()
                 .timer(TokioTimer::new())
+                .header_read_timeout(None)
                 .max_buf_size(max_buf_size)
                 .serve_connection(TokioIo::new(Rewind { pending, io }), service.clone()),
         );
