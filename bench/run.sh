@@ -347,7 +347,6 @@ done
 say "measured in $((SECONDS - started_at)) s"
 
 out=$tmp/report
-$smoke || out=$repo/bench
 mkdir -p "$out"
 {
     echo "- When: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before the run: $load (1, 5, 15 min)"
@@ -362,5 +361,6 @@ if $smoke; then
     say "smoke run passed: every server answered and every tool ran (numbers not kept)"
 else
     python3 "$repo/bench/report.py" --update "$repo/BENCHMARKS.md" "$out/table.md"
+    cp "$out/ratios.png" "$repo/bench/ratios.png"
     say "BENCHMARKS.md and bench/ratios.png updated"
 fi
