@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing, then runs them: ./run_tests.sh [cargo test args]
+# Installs what the tests need when it is missing, then runs them and the benchmark's smoke mode
+# (bench/run.sh --smoke, which installs its own tools): ./run_tests.sh [cargo test args]
 #   apt (Debian/Ubuntu): openssl, curl, python3 with pip, testssl.sh (the `testssl` command),
 #        tshark (the Wireshark lab), chromium and libnss3-tools (the browser test)
 #   pip: sslyze 6.x (run as `python3 -m sslyze`, so no entry point on PATH is needed) and
@@ -53,3 +54,10 @@ fi
 
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 cargo test --workspace --no-fail-fast "$@"
+
+# The benchmark in smoke mode: tiny counts, proves that every server and tool works, asserts
+# nothing about speed. It installs its own tools (nginx, wrk, h2load, hyperfine, gunicorn).
+# Skipped when arguments pick some of the tests.
+if (($# == 0)); then
+    bench/run.sh --smoke
+fi

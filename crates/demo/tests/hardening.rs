@@ -272,3 +272,48 @@ fn two_thousand_idle_connections_do_not_keep_a_real_request_out() {
     let (_, _) = until_closed(&mut first, Instant::now(), Duration::from_secs(5));
     drop(idle);
 }
+
+/// Reads until `ending` has come (the answers here have known lengths, so they end with it).
+fn read_until(tls: &mut impl Read, ending: &str) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !text(&got).ends_with(ending) {
+        let n = tls.read(&mut buf).expect("an answer");
+        assert!(n > 0, "closed after {}", text(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    text(&got)
+}
+
+#[test]
+fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_requests_too() {
+    let server = Server::start(&[]);
+    let mut tls = tls_client(server.port, &[b"http/1.1"]);
+    set_read_timeout(&tls.sock);
+    let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    tls.write_all(get).unwrap();
+    assert!(read_until(&mut tls, SECRET).starts_with("HTTP/1.1 200"));
+    // Idle long past the 10 ms after which the connection gives hyper's buffers back.
+    std::thread::sleep(Duration::from_millis(200));
+    tls.write_all(get).unwrap();
+    let second = read_until(&mut tls, SECRET);
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    assert!(
+        !second.to_lowercase().contains("connection: close"),
+        "{second}"
+    );
+    // Two requests in one write: both answered, in order, on the same connection.
+    let mut two = get.to_vec();
+    two.extend_from_slice(b"GET /nothing-here HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    tls.write_all(&two).unwrap();
+    let first = read_until(&mut tls, SECRET);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let mut rest = [0u8; 4096];
+    let n = tls.read(&mut rest).expect("the second answer");
+    assert!(
+        text(&rest[..n]).starts_with("HTTP/1.1 404"),
+        "{}",
+        text(&rest[..n])
+    );
+    assert_still_serves(&server);
+}

@@ -279,3 +279,53 @@ fn refuses_to_start_on_a_port_in_use() {
     let err = refused(&["--listen", &addr], &[]);
     assert!(err.contains(&format!("{addr} is already in use")), "{err}");
 }
+
+/// Two connections from one client, the second offering the first one's session: whether the
+/// server let it resume.
+fn second_connection_resumes(port: u16) -> bool {
+    use rustls::client::ClientSessionMemoryCache;
+    use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption =
+        rustls::client::Resumption::store(Arc::new(ClientSessionMemoryCache::new(8)));
+    let config = Arc::new(config);
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+        let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        // Reading the whole answer also reads the tickets the server sent after its handshake.
+        let mut answer = Vec::new();
+        let _ = tls.read_to_end(&mut answer);
+        assert!(text(&answer).ends_with(SECRET), "{}", text(&answer));
+        kinds.push(tls.conn.handshake_kind());
+    }
+    assert_eq!(kinds[0], Some(rustls::HandshakeKind::Full));
+    kinds[1] == Some(rustls::HandshakeKind::Resumed)
+}
+
+#[test]
+fn sessions_resume_unless_no_resumption_is_given() {
+    let server = Server::start(&[]);
+    assert!(second_connection_resumes(server.port), "{}", server.logs());
+    let server = Server::start(&["--no-resumption"]);
+    assert!(!second_connection_resumes(server.port), "{}", server.logs());
+}

@@ -51,6 +51,9 @@ struct Cli {
     /// Offer HTTP/1.1 only (no h2), to compare the two in Wireshark.
     #[arg(long)]
     http1_only: bool,
+    /// Let no client resume a TLS session: no session cache, no TLS 1.3 tickets, so that every connection pays a full handshake (for benchmarks).
+    #[arg(long)]
+    no_resumption: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
     allow_invalid_dates: bool,
@@ -79,13 +82,17 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(to_terminal);
+    if to_terminal || server::logbuf::start().is_err() {
+        log.with_writer(std::io::stderr).init();
+    } else {
+        log.with_writer(|| server::logbuf::Writer).init();
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
         runtime.worker_threads(n.into());
@@ -93,14 +100,24 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
+            server::logbuf::flush();
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // Spawned, not run by block_on: block_on runs its future on this (main) thread, and every
+    // accepted connection would then wake a worker thread to be served (a context switch per
+    // connection, about 10% of a handshake's CPU with --threads 1).
+    let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
+    server::logbuf::flush();
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("demo_server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("demo_server: error: the server task failed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -150,6 +167,7 @@ async fn run(cli: Cli) -> Result<()> {
         let offer = tls::server::Offer {
             tls12_only: cli.tls_max == "1.2",
             http1_only: cli.http1_only,
+            no_resumption: cli.no_resumption,
         };
         Transport::Tls(tls::server::server_config(
             &identity,

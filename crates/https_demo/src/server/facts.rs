@@ -1,9 +1,9 @@
 //! What the server knows about one visitor's connection: what was negotiated, and what the
 //! client offered in its ClientHello. The log line and the /connection page both read it.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use crate::explain::hello::ClientHello;
+use crate::explain::hello::{self, ClientHello};
 use crate::explain::names;
 
 #[derive(Clone, Debug, Serialize)]
@@ -24,12 +24,32 @@ pub struct TlsFacts {
     pub sni: Option<String>,
     /// This server asks for none; a client may still hold one.
     pub client_certificate_presented: bool,
-    /// The ClientHello as the server read it; None if it could not be parsed.
-    pub offered: Option<ClientHello>,
+    /// The ClientHello's bytes as the server read them, parsed only when a page shows them
+    /// (as `offered`): parsed, it is some 60 small strings, kept for every open connection.
+    #[serde(rename = "offered", serialize_with = "parsed")]
+    pub client_hello: Box<[u8]>,
+}
+
+fn parsed<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    hello::parse_client_hello(bytes).ok().serialize(s)
 }
 
 impl TlsFacts {
-    pub fn new(conn: &rustls::ServerConnection, offered: Option<ClientHello>) -> TlsFacts {
+    /// The ClientHello, parsed; None if it cannot be.
+    pub fn offered(&self) -> Option<ClientHello> {
+        hello::parse_client_hello(&self.client_hello).ok()
+    }
+
+    /// The ClientHello's random in hex (the key log's name for the connection), read straight
+    /// from the first record: type 0x16, 5-byte record header, 4-byte handshake header
+    /// (type 1), 2-byte legacy version, then 32 random bytes.
+    pub fn client_random(&self) -> Option<String> {
+        let b = &self.client_hello;
+        let random = b.get(11..43).filter(|_| b[0] == 0x16 && b[5] == 1)?;
+        Some(random.iter().map(|x| format!("{x:02x}")).collect())
+    }
+
+    pub fn new(conn: &rustls::ServerConnection, client_hello: Vec<u8>) -> TlsFacts {
         let group = conn
             .negotiated_key_exchange_group()
             .map(|g| names::group(u16::from(g.name())))
@@ -50,7 +70,7 @@ impl TlsFacts {
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
             sni: conn.server_name().map(str::to_string),
             client_certificate_presented: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
-            offered,
+            client_hello: client_hello.into_boxed_slice(),
         }
     }
 }

@@ -7,8 +7,10 @@
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
 //! - [`linger`]: closing without a reset, so the last answer reaches the client.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
+//! - [`park`]: idle HTTP/1.1 connections give hyper's buffers back until their next request.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 //! - [`trim`]: freed memory back to the system when all connections are gone.
+//! - [`logbuf`]: the log written in blocks when it goes to a file.
 
 pub mod app;
 pub mod capture;
@@ -16,8 +18,10 @@ pub mod connection;
 pub mod facts;
 pub mod linger;
 pub mod listen;
+pub mod logbuf;
 pub mod observe;
 pub mod pages;
+pub mod park;
 pub mod registry;
 pub mod shutdown;
 pub mod sniff;
@@ -91,10 +95,12 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(registry::Registry::default());
     let trimmer = Arc::new(trim::Trimmer::start(connections.clone()));
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(connection::Context {
         transport,
         limits: limits.clone(),
         app,
+        closing: closing_rx,
     });
     let mut accept_loops = JoinSet::new();
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
@@ -144,6 +150,7 @@ pub async fn serve(
     }
     accept_loops.abort_all();
     drop(conn_rx);
+    let _ = closing.send(true);
     let open = graceful.count();
     if open > 0 {
         tracing::info!(

@@ -74,6 +74,9 @@ pub fn load_identity(
 pub struct Offer {
     pub tls12_only: bool,
     pub http1_only: bool,
+    /// No session cache and no TLS 1.3 tickets: every connection pays a full handshake (what a
+    /// benchmark of handshakes needs; clients would otherwise resume).
+    pub no_resumption: bool,
 }
 
 /// The server's TLS configuration: TLS 1.3 and 1.2, rustls's default cipher suites and
@@ -102,6 +105,12 @@ pub fn server_config(
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     };
     config.key_log = Arc::new(rustls::KeyLogFile::new());
+    if offer.no_resumption {
+        // rustls's defaults: 256 sessions in memory, 2 TLS 1.3 tickets per connection, no
+        // stateless ticketer.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+    }
     Ok(Arc::new(config))
 }
 
