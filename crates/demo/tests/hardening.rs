@@ -273,16 +273,56 @@ fn two_thousand_idle_connections_do_not_keep_a_real_request_out() {
     drop(idle);
 }
 
-/// Reads until `ending` has come (the answers here have known lengths, so they end with it).
-fn read_until(tls: &mut impl Read, ending: &str) -> String {
+/// Reads `count` whole HTTP/1.1 responses (each sized by its Content-Length), however the
+/// server split or joined them into records. Gives up after 5 s.
+fn read_responses(tls: &mut impl Read, count: usize) -> Vec<String> {
+    let started = Instant::now();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    while !text(&got).ends_with(ending) {
-        let n = tls.read(&mut buf).expect("an answer");
-        assert!(n > 0, "closed after {}", text(&got));
-        got.extend_from_slice(&buf[..n]);
+    loop {
+        if let Some(answers) = split_responses(&got, count) {
+            return answers;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no {count} whole answers in 5 s; got {:?}",
+            text(&got)
+        );
+        match tls.read(&mut buf) {
+            Ok(0) => panic!("closed after {:?}", text(&got)),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("{e} after {:?}", text(&got)),
+        }
     }
-    text(&got)
+}
+
+/// `count` responses if `bytes` holds that many whole ones, and nothing more.
+fn split_responses(bytes: &[u8], count: usize) -> Option<Vec<String>> {
+    let mut answers = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let head_end = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = text(&rest[..head_end]).to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map(|v| v.trim().parse().expect("a numeric Content-Length"))
+            .expect("the demo's answers carry a Content-Length");
+        let whole = head_end + length;
+        if rest.len() < whole {
+            return None;
+        }
+        answers.push(text(&rest[..whole]));
+        rest = &rest[whole..];
+    }
+    assert!(
+        answers.len() <= count,
+        "more answers than asked for: {answers:?}"
+    );
+    (answers.len() == count).then_some(answers)
 }
 
 #[test]
@@ -292,12 +332,14 @@ fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_reques
     set_read_timeout(&tls.sock);
     let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
     tls.write_all(get).unwrap();
-    assert!(read_until(&mut tls, SECRET).starts_with("HTTP/1.1 200"));
+    let first = &read_responses(&mut tls, 1)[0];
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
     // Idle long past the 10 ms after which the connection gives hyper's buffers back.
     std::thread::sleep(Duration::from_millis(200));
     tls.write_all(get).unwrap();
-    let second = read_until(&mut tls, SECRET);
+    let second = &read_responses(&mut tls, 1)[0];
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    assert!(second.ends_with(SECRET), "{second}");
     assert!(
         !second.to_lowercase().contains("connection: close"),
         "{second}"
@@ -306,14 +348,9 @@ fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_reques
     let mut two = get.to_vec();
     two.extend_from_slice(b"GET /nothing-here HTTP/1.1\r\nHost: localhost\r\n\r\n");
     tls.write_all(&two).unwrap();
-    let first = read_until(&mut tls, SECRET);
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    let mut rest = [0u8; 4096];
-    let n = tls.read(&mut rest).expect("the second answer");
-    assert!(
-        text(&rest[..n]).starts_with("HTTP/1.1 404"),
-        "{}",
-        text(&rest[..n])
-    );
+    let answers = read_responses(&mut tls, 2);
+    assert!(answers[0].starts_with("HTTP/1.1 200"), "{answers:?}");
+    assert!(answers[0].ends_with(SECRET), "{answers:?}");
+    assert!(answers[1].starts_with("HTTP/1.1 404"), "{answers:?}");
     assert_still_serves(&server);
 }
