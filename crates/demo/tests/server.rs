@@ -284,21 +284,11 @@ fn refuses_to_start_on_a_port_in_use() {
 /// server let it resume.
 fn second_connection_resumes(port: u16) -> bool {
     use rustls::client::ClientSessionMemoryCache;
-    use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+    use rustls_pki_types::ServerName;
     use std::io::{Read, Write};
     use std::sync::Arc;
 
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_file()).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut config = (*tls_client_config(&[b"http/1.1"])).clone();
     config.resumption =
         rustls::client::Resumption::store(Arc::new(ClientSessionMemoryCache::new(8)));
     let config = Arc::new(config);
