@@ -132,21 +132,14 @@ pub fn read_text(path: &Path, what: &str) -> Result<String> {
 fn der_hint(bytes: &[u8], path: &Path) -> String {
     use x509_parser::prelude::{FromDer, X509Certificate, X509CertificationRequest};
     let p = path.display();
-    let command = if X509Certificate::from_der(bytes).is_ok() {
-        "x509"
+    let (command, kind) = if X509Certificate::from_der(bytes).is_ok() {
+        ("x509", "certificate")
     } else if X509CertificationRequest::from_der(bytes).is_ok() {
-        "req"
+        ("req", "certificate request")
     } else {
         return "Give the PEM file (it starts with a -----BEGIN line).".into();
     };
-    format!(
-        "It is a DER {}; convert it: openssl {command} -inform der -in {p} -out {p}.pem",
-        if command == "x509" {
-            "certificate"
-        } else {
-            "certificate request"
-        }
-    )
+    format!("It is a DER {kind}; convert it: openssl {command} -inform der -in {p} -out {p}.pem")
 }
 
 #[cfg(test)]

@@ -19,15 +19,14 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
 use super::linger::Lingering;
 use super::observe::ReadObserver;
+use super::park::{self, BoxError};
 use super::sniff::{self, FirstBytes};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
-use super::{capture, park};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Context {
     pub transport: Transport,

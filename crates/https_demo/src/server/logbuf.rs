@@ -30,9 +30,12 @@ pub fn start() -> io::Result<()> {
 /// Writes out what is pending: call it before exiting.
 pub fn flush() {
     // The lock is held while writing, so that lines keep their order.
-    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    write_out(&mut PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+fn write_out(pending: &mut Vec<u8>) {
     if !pending.is_empty() {
-        let _ = io::stderr().write_all(&pending);
+        let _ = io::stderr().write_all(pending);
         pending.clear();
     }
 }
@@ -45,8 +48,7 @@ impl Write for Writer {
         let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
         pending.extend_from_slice(buf);
         if pending.len() >= FLUSH_AT {
-            let _ = io::stderr().write_all(&pending);
-            pending.clear();
+            write_out(&mut pending);
         }
         Ok(buf.len())
     }

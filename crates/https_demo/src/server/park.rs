@@ -27,7 +27,8 @@ use tokio::time::Instant;
 
 use super::watchdog::ConnState;
 
-type BoxError = Box<dyn Error + Send + Sync>;
+/// What a connection ends with when it fails: hyper's error or the stream's.
+pub type BoxError = Box<dyn Error + Send + Sync>;
 
 /// How long a connection stays idle before it parks. Parking and waking cost a new hyper
 /// connection (about 2 µs); under load the next request comes long before this, so busy
