@@ -185,4 +185,28 @@ mod tests {
         assert!(!a.exists());
         assert_eq!(fs::read(&b).unwrap(), b"keep");
     }
+
+    #[test]
+    fn binary_input_names_the_openssl_command_for_its_kind() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        let csr = params.serialize_request(&key).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes, hint) in [
+            ("cert.der", cert.der().to_vec(), "openssl x509 -inform der"),
+            ("csr.der", csr.der().to_vec(), "openssl req -inform der"),
+            (
+                "noise.bin",
+                vec![0xff, 0xfe, 0x00, 0x80],
+                "Give the PEM file",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            let err = read_text(&path, "the file").unwrap_err().to_string();
+            assert!(err.contains("is not a PEM text file"), "{err}");
+            assert!(err.contains(hint), "{name}: {err}");
+        }
+    }
 }
