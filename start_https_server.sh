@@ -11,7 +11,15 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 echo "Building demo_server and demo_pki (release; the first build takes a few minutes)..."
 cargo build --release --quiet --bin demo_server --bin demo_pki
-bin="${CARGO_TARGET_DIR:-target}/release"
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+bin=$(release_bin_dir)
+for b in demo_server demo_pki; do
+    if [ ! -x "$bin/$b" ]; then
+        echo "start_https_server.sh: the build did not leave $bin/$b. Run \`cargo build --release\` to see why, then run this again." >&2
+        exit 1
+    fi
+done
 
 regenerate() {
     echo "$1: making a fresh set with demo_pki (a new CA; the client trusts the new one)."

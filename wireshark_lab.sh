@@ -24,7 +24,9 @@ command -v cargo >/dev/null 2>&1 || die "Rust is not installed: get it from http
 
 echo "Building demo_server, demo_client and demo_pki (release)..."
 cargo build --release --quiet --bin demo_server --bin demo_client --bin demo_pki
-bin="${CARGO_TARGET_DIR:-target}/release"
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+bin=$(release_bin_dir)
 
 mkdir -p "$out"
 rm -f "$out"/*.pcapng "$out"/keys.log "$out"/*.log "$out"/fernet.key

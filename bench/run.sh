@@ -9,7 +9,7 @@
 #                          leaves BENCHMARKS.md alone
 #
 # Installs what is missing: apt nginx, wrk, nghttp2-client (h2load), hyperfine, gnuplot-nox;
-# pip gunicorn. Uses sudo for apt when not run as root. Every server is pinned to CPU 0 and every
+# gunicorn (pip, into a virtual environment in the build folder). Uses sudo for apt when not run as root. Every server is pinned to CPU 0 and every
 # load generator to CPU 1 (taskset); each server gets one worker (one tokio worker thread).
 # Ports BENCH_PORT_BASE+1..+4 (default 29441..29444, below the ephemeral range so that load generators never hold them) must be free.
 set -euo pipefail
@@ -57,20 +57,16 @@ command -v gnuplot >/dev/null || apt_packages+=(gnuplot-nox)
 command -v curl >/dev/null || apt_packages+=(curl)
 command -v openssl >/dev/null || apt_packages+=(openssl)
 command -v taskset >/dev/null || apt_packages+=(util-linux)
-python3 -m pip --version >/dev/null 2>&1 || python3 -c 'import gunicorn' 2>/dev/null || apt_packages+=(python3-pip)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if ((${#apt_packages[@]})); then
     say "installing ${apt_packages[*]} (apt-get)"
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
 fi
-if ! python3 -c 'import gunicorn' 2>/dev/null; then
-    say "installing gunicorn (pip)"
-    for extra in "" "--user" "--break-system-packages" "--user --break-system-packages"; do
-        # shellcheck disable=SC2086 # $extra is zero, one or two options
-        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore $extra gunicorn && break
-    done
-    python3 -c 'import gunicorn' || die "could not install gunicorn for $(command -v python3)"
-fi
+# gunicorn into the build folder's virtual environment, first on PATH from here on.
+# shellcheck source=scripts/common.sh
+source "$repo/scripts/common.sh"
+python_venv gunicorn || die "could not install gunicorn"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 (($(nproc) >= 2)) || die "needs 2 CPUs (server on one, load generator on the other); this machine has $(nproc)"
 
@@ -82,7 +78,7 @@ done
 
 say "building demo_server, demo_client and demo_pki (release)"
 cargo build --release --quiet --bin demo_server --bin demo_client --bin demo_pki
-bin=$repo/target/release
+bin=$(release_bin_dir)
 
 # --- Processes we start, and their end --------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/https-demo-bench.XXXXXX")

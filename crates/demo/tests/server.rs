@@ -70,15 +70,53 @@ fn tls12_is_offered_and_nothing_older() {
         &server.url("/"),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = curl(&[
-        "--tls-max",
-        "1.1",
-        "--tlsv1.1",
-        "--cacert",
-        ca.to_str().unwrap(),
-        &server.url("/"),
-    ]);
+    // TLS 1.1 offered for real: OpenSSL 3 offers it only at security level 0. The control
+    // (an s_server that allows TLS 1.1) shows that this client does speak it.
+    let tls11 = |port: u16| {
+        run_bounded(
+            Command::new("openssl").args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-tls1_1",
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+            ]),
+            Duration::from_secs(10),
+        )
+    };
+    let site = repo();
+    let control = Peer::openssl_server(
+        &site,
+        &[
+            "-cert",
+            "certificates/site_public_key.pem",
+            "-key",
+            "certificates/site_private_key.pem",
+            "-pass",
+            "file:secret/reminder.txt",
+            "-tls1_1",
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+            "-www",
+        ],
+    );
+    let out = tls11(control.port);
+    assert!(
+        text(&out.stdout).contains("Protocol  : TLSv1.1"),
+        "the control server did not negotiate TLS 1.1: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = tls11(server.port);
     assert!(!out.status.success(), "TLS 1.1 must be refused");
+    // The server said no (rustls answers a TLS 1.1-only hello with handshake_failure): the
+    // refusal is its alert, not this client giving up on its own.
+    assert!(
+        text(&out.stderr).contains("SSL alert number"),
+        "TLS 1.1 was not refused by a server alert: {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -57,11 +57,13 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
     );
     let out_dir = tempfile::tempdir().unwrap();
     let dir = out_dir.path();
+    // The lab serves the bundled set: run it in a copy of the checkout with a fresh one.
+    let copy = checkout_copy();
     let out = run_bounded(
         Command::new("./wireshark_lab.sh")
-            .current_dir(repo())
+            .current_dir(copy.path())
             .arg(dir)
-            .env("CARGO_TARGET_DIR", repo().join("target/start-script-test"))
+            .env("CARGO_TARGET_DIR", target_dir())
             .env_remove("SSLKEYLOGFILE")
             .env_remove("SECRET_KEY"),
         Duration::from_secs(1200),

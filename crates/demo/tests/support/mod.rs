@@ -10,17 +10,100 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "fluffy tail";
 
-/// The repository root, where the bundled certificates live.
-pub fn repo() -> PathBuf {
+/// The repository checkout: its scripts and sources. Tests read it, never write into it, and do
+/// not serve its bundled certificate (which expires): they use [`repo`].
+pub fn checkout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .unwrap()
+}
+
+/// A folder laid out like the repository root (`certificates/`, `ca_certificates_for_client/`,
+/// `secret/`) with a demo set made fresh by `demo_pki demo` for this test binary, so that the
+/// tests pass on any date and the binaries find their default files when run in it. Made once
+/// per test process, under Cargo's per-target temporary folder, never in the checkout.
+pub fn repo() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("fresh-demo-set-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("cannot make a temporary folder under CARGO_TARGET_TMPDIR")
+            .keep();
+        make_demo_set(&dir);
+        dir
+    })
+    .clone()
+}
+
+/// Runs `demo_pki demo --root DIR`: a fresh CA, site key, CSR, certificate and passphrase.
+pub fn make_demo_set(root: &Path) {
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_demo_pki"))
+            .args(["demo", "--root"])
+            .arg(root)
+            .env_remove("DEMO_PKI_PASSPHRASE")
+            .env_remove("DEMO_PKI_CA_PASSPHRASE"),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "demo_pki demo --root {} failed: {}",
+        root.display(),
+        text(&out.stderr)
+    );
+}
+
+/// The target folder the tests' binaries were built in (CARGO_TARGET_DIR or `target/`), so that
+/// scripts run by a test find a build there instead of making their own.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_demo_server"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lives in target/<profile>/")
+        .to_path_buf()
+}
+
+/// A copy of the checkout's tracked files in a temporary folder, with a fresh demo set instead
+/// of the bundled one: scripts run there as in a clone, and write nothing into the checkout.
+/// Modification times are kept, so that Cargo, pointed at [`target_dir`], finds the sources
+/// unchanged and reuses the build instead of compiling the copy again.
+pub fn checkout_copy() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let files = run_bounded(
+        Command::new("git")
+            .current_dir(checkout())
+            .args(["ls-files", "-z"]),
+        Duration::from_secs(30),
+    );
+    assert!(
+        files.status.success(),
+        "git ls-files: {}",
+        text(&files.stderr)
+    );
+    let bundled = ["certificates/", "ca_certificates_for_client/", "secret/"];
+    for name in text(&files.stdout).split('\0').filter(|n| !n.is_empty()) {
+        let (from, to) = (checkout().join(name), copy.path().join(name));
+        if bundled.iter().any(|b| name.starts_with(b)) || !from.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+        let modified = std::fs::metadata(&from).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .and_then(|f| f.set_modified(modified))
+            .unwrap();
+    }
+    make_demo_set(copy.path());
+    copy
 }
 
 pub fn ca_file() -> PathBuf {
@@ -167,6 +250,103 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A peer process started on port 0 (`openssl s_server`, Python): ready once it printed the
+/// address it bound, killed by its PID when dropped.
+pub struct Peer {
+    child: Child,
+    pub port: u16,
+    pub output: Arc<Mutex<String>>,
+}
+
+impl Peer {
+    /// Starts `cmd` and waits (bounded) for a line of its stdout from which `port_of` reads the
+    /// port it listens on.
+    pub fn start(mut cmd: Command, port_of: fn(&str) -> Option<u16>) -> Peer {
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+        let (tx, rx) = mpsc::channel();
+        let (output, _) = collect(child.stdout.take().unwrap(), Some(tx));
+        let (errors, _) = collect(child.stderr.take().unwrap(), None);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    if let Some(port) = port_of(&line) {
+                        return Peer {
+                            child,
+                            port,
+                            output,
+                        };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "{shown} never said where it listens; stdout:\n{}\nstderr:\n{}",
+                        output.lock().unwrap(),
+                        errors.lock().unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    /// `openssl s_server` on 127.0.0.1, port 0, with `args` (-cert, -key, -WWW...), run in `dir`.
+    /// Ready at its `ACCEPT 127.0.0.1:PORT` line.
+    pub fn openssl_server(dir: &Path, args: &[&str]) -> Peer {
+        let mut cmd = Command::new("openssl");
+        cmd.current_dir(dir)
+            .args(["s_server", "-accept", "127.0.0.1:0"])
+            .args(args);
+        Peer::start(cmd, |line| {
+            line.strip_prefix("ACCEPT 127.0.0.1:")?.trim().parse().ok()
+        })
+    }
+
+    /// A Python program (`python3 -u -c PROGRAM ARGS`) that prints `Listening on PORT` once its
+    /// socket listens.
+    pub fn python(program: &str, args: &[&str]) -> Peer {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-u", "-c", program]).args(args);
+        Peer::start(cmd, |line| {
+            line.strip_prefix("Listening on ")?.trim().parse().ok()
+        })
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port on which a connection is refused: bound by a socket that does not listen, and held
+/// for as long as the value lives, so that nothing else can take it meanwhile.
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    pub port: u16,
+}
+
+pub fn closed_port() -> ClosedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    ClosedPort {
+        _socket: socket,
+        port,
     }
 }
 
