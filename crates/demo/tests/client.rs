@@ -2,10 +2,10 @@
 //! (`openssl s_server` for TLS, Python for plain HTTP), one test per check the client makes,
 //! each asserting the exact words the user sees.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use https_demo::layout;
@@ -16,98 +16,44 @@ use time::{Duration as Span, OffsetDateTime, macros::datetime};
 mod support;
 
 use support::certs::{TestCa, now_window, test_ca, test_site};
-use support::{SECRET, free_port, repo};
-
-/// A server process, killed by its PID when the test ends, pass or fail.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    // Held open: `openssl s_server` without -WWW sends what it reads on stdin, and must not see EOF.
-    _stdin: Option<ChildStdin>,
-}
-
-impl Server {
-    fn start(mut cmd: Command, port: u16, log: PathBuf) -> Server {
-        let log_file = std::fs::File::create(&log).unwrap();
-        cmd.stdin(Stdio::piped())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file);
-        let mut child = cmd.spawn().expect("the server starts");
-        let stdin = child.stdin.take();
-        let mut server = Server {
-            child,
-            port,
-            log,
-            _stdin: stdin,
-        };
-        server.wait_ready();
-        server
-    }
-
-    /// Polls until the port accepts connections, within a deadline.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "the server exited ({status}): {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not listen on port {} within 20 s",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Peer, SECRET, closed_port, repo};
 
 /// `openssl s_server` on 127.0.0.1. With `www`, it serves the files of `dir` (so
-/// /secret.txt is the secret); without, it completes the handshake and never answers.
-fn openssl_server(dir: &Path, cert: &Path, key: &Path, pass: Option<&Path>, www: bool) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new("openssl");
-    cmd.current_dir(dir)
-        .arg("s_server")
-        .arg("-accept")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(cert)
-        .arg("-key")
-        .arg(key)
-        .arg("-quiet");
+/// /secret.txt is the secret); without, it completes the handshake and never answers (its stdin,
+/// which it would send, stays open and silent).
+fn openssl_server(dir: &Path, cert: &Path, key: &Path, pass: Option<&Path>, www: bool) -> Peer {
+    let mut args = vec![
+        "-cert".to_string(),
+        cert.display().to_string(),
+        "-key".to_string(),
+        key.display().to_string(),
+    ];
     if let Some(pass) = pass {
-        cmd.arg("-pass").arg(format!("file:{}", pass.display()));
+        args.extend(["-pass".to_string(), format!("file:{}", pass.display())]);
     }
     if www {
-        cmd.arg("-WWW");
+        args.push("-WWW".to_string());
     }
-    Server::start(cmd, port, dir.join("server.log"))
+    Peer::openssl_server(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-/// Python's own file server, plain HTTP.
-fn python_http_server(dir: &Path) -> Server {
-    let port = free_port();
+/// Python's own file server, plain HTTP, on port 0; ready at its "Serving HTTP on" line.
+fn python_http_server(dir: &Path) -> Peer {
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "http.server", "--bind", "127.0.0.1"])
-        .arg(port.to_string())
-        .arg("--directory")
-        .arg(dir);
-    Server::start(cmd, port, dir.join("server.log"))
+    cmd.args([
+        "-u",
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "0",
+        "--directory",
+    ])
+    .arg(dir);
+    Peer::start(cmd, |line| {
+        let rest = line.strip_prefix("Serving HTTP on 127.0.0.1 port ")?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
 }
 
 /// A plain-HTTP server that answers anything with 400 at once, as nginx and hyper do.
@@ -117,8 +63,9 @@ const PLAIN_400: &str = r#"
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 s.listen(16)
+print("Listening on", s.getsockname()[1])
 while True:
     c, _ = s.accept()
     c.settimeout(5)
@@ -130,11 +77,8 @@ while True:
     c.close()
 "#;
 
-fn plain_400_server(dir: &Path) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c").arg(PLAIN_400).arg(port.to_string());
-    Server::start(cmd, port, dir.join("server.log"))
+fn plain_400_server() -> Peer {
+    Peer::python(PLAIN_400, &[])
 }
 
 /// Runs demo_client in `cwd` with a clean environment for what it reads.
@@ -174,7 +118,7 @@ fn failure(out: &Output) -> String {
 
 /// A TLS server whose certificate for localhost and 127.0.0.1 comes from a CA the client does
 /// not trust by default.
-fn server_of_another_ca(cn: &str) -> (TempDir, TestCa, Server) {
+fn server_of_another_ca(cn: &str) -> (TempDir, TestCa, Peer) {
     let dir = tempfile::tempdir().unwrap();
     let ca = test_ca(dir.path(), "other_ca.pem", cn);
     let (nb, na) = now_window();
@@ -401,7 +345,8 @@ fn a_certificate_for_another_name_lists_the_names_it_holds() {
 
 #[test]
 fn connection_refused_says_how_to_start_the_server() {
-    let port = free_port();
+    let closed = closed_port();
+    let port = closed.port;
     let url = format!("https://localhost:{port}/");
     let out = client(&repo(), &[&url], &[]);
     assert_eq!(
@@ -415,8 +360,7 @@ fn connection_refused_says_how_to_start_the_server() {
 
 #[test]
 fn a_plain_http_server_behind_an_https_url_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = plain_400_server(dir.path());
+    let server = plain_400_server();
     let port = server.port;
     let out = client(&repo(), &[&format!("https://localhost:{port}/")], &[]);
     assert_eq!(

@@ -5,10 +5,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use https_demo::explain::names;
@@ -342,7 +340,8 @@ fn a_name_outside_the_ca_name_constraints_fails_that_check() {
 
 #[test]
 fn nothing_listening_stops_the_story_at_the_tcp_step() {
-    let port = free_port();
+    let closed = closed_port();
+    let port = closed.port;
     let out = client(&["--explain", &format!("https://127.0.0.1:{port}/")], &[]);
     assert_eq!(out.status.code(), Some(1));
     let story = text(&out.stdout);
@@ -364,11 +363,10 @@ fn nothing_listening_stops_the_story_at_the_tcp_step() {
     );
 }
 
-/// `openssl s_server -WWW` with the bundled certificate, serving `secret.txt` from a temporary
-/// directory; ready once it prints ACCEPT, killed by its PID when dropped.
+/// `openssl s_server -WWW` with the demo set's certificate, serving `secret.txt` from a
+/// temporary directory; ready once it listens, killed by its PID when dropped.
 struct OpenSsl {
-    child: Child,
-    port: u16,
+    peer: Peer,
     _dir: tempfile::TempDir,
 }
 
@@ -377,56 +375,19 @@ impl OpenSsl {
         let repo = repo();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secret.txt"), format!("{SECRET}\n")).unwrap();
-        let port = free_port();
-        let path = |p: &str| -> PathBuf { repo.join(p) };
-        let mut child = Command::new("openssl")
-            .current_dir(dir.path())
-            .arg("s_server")
-            .arg("-accept")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(path(layout::SITE_CERT))
-            .arg("-key")
-            .arg(path(layout::SITE_KEY))
-            .arg("-pass")
-            .arg(format!("file:{}", path(layout::PASSPHRASE).display()))
-            .arg("-WWW")
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl s_server starts");
-        // Read stdout to its end, so that the server never blocks on a full pipe; say when it
-        // printed ACCEPT, i.e. listens.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("ACCEPT") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let server = OpenSsl {
-            child,
-            port,
+        let path = |p: &str| repo.join(p).display().to_string();
+        let pass = format!("file:{}", path(layout::PASSPHRASE));
+        let (cert, key) = (path(layout::SITE_CERT), path(layout::SITE_KEY));
+        let mut args = vec!["-cert", &cert, "-key", &key, "-pass", &pass, "-WWW"];
+        args.extend(extra);
+        OpenSsl {
+            peer: Peer::openssl_server(dir.path(), &args),
             _dir: dir,
-        };
-        rx.recv_timeout(Duration::from_secs(20))
-            .expect("openssl s_server did not listen");
-        server
+        }
     }
 
     fn url(&self) -> String {
-        format!("https://localhost:{}/secret.txt", self.port)
-    }
-}
-
-impl Drop for OpenSsl {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("https://localhost:{}/secret.txt", self.peer.port)
     }
 }
 

@@ -2,18 +2,18 @@
 //! users check with (openssl, Python's ssl, rustls) and by what a user sees (exit status, the
 //! message on stderr, the files on disk).
 
-mod common;
+mod support;
 
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::*;
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateSigningRequestDer, ServerName, UnixTime};
+use support::*;
 use tempfile::TempDir;
 use x509_parser::prelude::*;
 
@@ -162,8 +162,7 @@ impl Pki {
 
 #[test]
 fn bundled_certificate_verifies_with_openssl_x509_strict() {
-    let out =
-        openssl_verify(&workspace_root(), CA_CERT, SITE_CERT).unwrap_or_else(|e| panic!("{e}"));
+    let out = openssl_verify(&repo(), CA_CERT, SITE_CERT).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         out.contains("certificates/site_public_key.pem: OK"),
         "{out}"
@@ -172,7 +171,7 @@ fn bundled_certificate_verifies_with_openssl_x509_strict() {
 
 #[test]
 fn bundled_certificate_verifies_with_python_strict_over_tls_to_openssl_s_server() {
-    let root = workspace_root();
+    let root = repo();
     let (_server, port) = start_s_server(&root, SITE_CERT, SITE_KEY, PASSPHRASE);
     let script = format!(
         r#"
@@ -196,7 +195,7 @@ with socket.create_connection(("127.0.0.1", {port}), timeout=10) as sock:
 
 #[test]
 fn bundled_certificate_verifies_with_rustls_for_its_names_and_no_other() {
-    let root = workspace_root();
+    let root = repo();
     let (ca, cert) = (root.join(CA_CERT), root.join(SITE_CERT));
     for name in ["localhost", "127.0.0.1", "::1"] {
         rustls_verify(&ca, &cert, name)
@@ -208,7 +207,7 @@ fn bundled_certificate_verifies_with_rustls_for_its_names_and_no_other() {
 
 #[test]
 fn bundled_key_opens_with_the_reminder_and_matches_the_certificate_and_the_csr() {
-    let root = workspace_root();
+    let root = repo();
     let from_key = openssl_public_key_of_key(&root, SITE_KEY, Some(PASSPHRASE));
     let from_cert = openssl_public_key_of_cert(&root, SITE_CERT);
     let from_csr = openssl_verified_csr_public_key(&root, SITE_CSR);
@@ -858,7 +857,7 @@ fn new_keys_are_pkcs8_pbes2_aes256_mode_0600_and_plain_only_when_asked() {
 
 #[test]
 fn inspect_shows_a_chain_in_order_with_the_sentence() {
-    let root = workspace_root();
+    let root = repo();
     let dir = tempfile::tempdir().unwrap();
     let mut chain = fs::read_to_string(root.join(SITE_CERT)).unwrap();
     chain.push_str(&fs::read_to_string(root.join(CA_CERT)).unwrap());
@@ -899,9 +898,7 @@ fn inspect_shows_a_chain_in_order_with_the_sentence() {
 
 #[test]
 fn inspect_on_a_csr_says_its_signature_verifies() {
-    let out = demo_pki(&workspace_root(), ["inspect", SITE_CSR])
-        .ok()
-        .stdout;
+    let out = demo_pki(&repo(), ["inspect", SITE_CSR]).ok().stdout;
     let header = format!("Certificate request in {SITE_CSR}:");
     for part in [
         header.as_str(),

@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod tools;
+
+#[allow(unused_imports)] // not every test binary runs the tools
+pub use tools::*;
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -393,15 +396,6 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub fn curl(args: &[&str]) -> Output {

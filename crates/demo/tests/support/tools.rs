@@ -1,25 +1,16 @@
-//! Helpers shared by the integration tests: run the real binaries and the external tools
-//! (openssl, python3) with a time limit, and look at what they leave on disk.
-
-#![allow(dead_code)]
+//! Running the binaries and the external tools (openssl, python3) to completion with a time
+//! limit, and looking at what they leave on disk.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 /// Longest any one command may take before the test fails (RSA 4096 generation included).
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-
-/// The workspace root, where the bundled set lives.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// What a user sees of one run.
 #[derive(Debug)]
@@ -85,32 +76,12 @@ impl Run {
 #[track_caller]
 pub fn run(mut cmd: Command) -> Run {
     let what = format!("{cmd:?}");
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(COMMAND_LIMIT) {
-        Ok(result) => result.unwrap_or_else(|e| panic!("cannot wait for {what}: {e}")),
-        Err(_) => {
-            // The child is not reaped yet (the thread still waits for it): the PID is still ours.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{what} did not finish within {COMMAND_LIMIT:?} (a hang?); killed it");
-        }
-    };
+    let output = super::run_bounded(&mut cmd, COMMAND_LIMIT);
     Run {
         what,
         status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        stdout: super::text(&output.stdout),
+        stderr: super::text(&output.stderr),
     }
 }
 
@@ -263,74 +234,15 @@ pub fn python_handshake(
     run(cmd)
 }
 
-/// A child process killed (by its PID) and reaped when the guard goes away, even on panic.
-pub struct KillOnDrop(pub Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released for the caller to use).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().unwrap().port()
-}
-
-/// Starts `openssl s_server` on 127.0.0.1 with a certificate and an encrypted key, and waits
-/// (at most 10 s) until it prints ACCEPT, i.e. listens. Returns the guard and the port.
+/// `openssl s_server -www` on 127.0.0.1 (port 0) with a certificate and an encrypted key;
+/// ready once it listens. Returns the server (killed when dropped) and its port.
 #[track_caller]
-pub fn start_s_server(dir: &Path, cert: &str, key: &str, pass_file: &str) -> (KillOnDrop, u16) {
-    let port = free_port();
-    let mut child = Command::new("openssl")
-        .current_dir(dir)
-        .args(["s_server", "-cert", cert, "-key", key, "-www"])
-        .args(["-pass", &format!("file:{pass_file}")])
-        .args(["-accept", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start openssl s_server");
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let guard = KillOnDrop(child);
-    let (tx, rx) = mpsc::channel();
-    // Read stdout to its end (it ends when the server is killed), so that it never blocks on a
-    // full pipe; report the ACCEPT line, or the end of output if the server died first.
-    std::thread::spawn(move || {
-        let mut ready = Some(tx);
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("ACCEPT")
-                && let Some(tx) = ready.take()
-            {
-                let _ = tx.send(true);
-            }
-        }
-        if let Some(tx) = ready {
-            let _ = tx.send(false);
-        }
-    });
-    let (etx, erx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
-        let _ = etx.send(text);
-    });
-    match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(true) => (guard, port),
-        Ok(false) => {
-            drop(guard);
-            panic!(
-                "openssl s_server exited before listening:\n{}",
-                erx.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
-            );
-        }
-        Err(_) => panic!("openssl s_server did not listen within 10 s"),
-    }
+pub fn start_s_server(dir: &Path, cert: &str, key: &str, pass_file: &str) -> (super::Peer, u16) {
+    let pass = format!("file:{pass_file}");
+    let server =
+        super::Peer::openssl_server(dir, &["-cert", cert, "-key", key, "-pass", &pass, "-www"]);
+    let port = server.port;
+    (server, port)
 }
 
 /// Every file under `dir` with its bytes, to prove that a failed command wrote nothing.
