@@ -119,17 +119,45 @@ fn random_bytes_and_malformed_records_are_closed_within_a_second() {
 }
 
 #[test]
-fn a_silent_tcp_client_is_closed_by_the_default_handshake_timeout() {
-    let server = Server::start(&[]);
+fn the_timeouts_default_to_10_10_and_30_seconds() {
+    let out = run_bounded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_demo_server")).arg("--help"),
+        Duration::from_secs(10),
+    );
+    let help = text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (option, default) in [
+        ("--handshake-timeout", 10),
+        ("--header-timeout", 10),
+        ("--idle-timeout", 30),
+    ] {
+        let after = help
+            .split(&format!("{option} <SECS>"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("--help does not list {option}: {help}"));
+        let shown = after.split("--").next().unwrap();
+        assert!(
+            shown.contains(&format!("[default: {default}]")),
+            "{option} should default to {default} s: {shown}"
+        );
+    }
+}
+
+#[test]
+fn a_silent_tcp_client_is_closed_by_the_handshake_timeout() {
+    // A short timeout keeps the test fast; the defaults are checked on --help below.
+    let server = Server::start(&["--handshake-timeout", "2"]);
     let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     set_read_timeout(&sock);
-    let (_, after) = until_closed(&mut sock, Instant::now(), Duration::from_secs(15));
+    let (_, after) = until_closed(&mut sock, Instant::now(), Duration::from_secs(6));
     assert!(
-        after >= Duration::from_secs(9) && after <= Duration::from_secs(11),
+        after >= Duration::from_millis(1800) && after <= Duration::from_secs(4),
         "closed after {after:?}"
     );
     assert!(
-        server.wait_for_log("no TLS handshake within 10 s"),
+        server.wait_for_log("no TLS handshake within 2 s"),
         "{}",
         server.logs()
     );
