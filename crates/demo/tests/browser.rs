@@ -100,7 +100,13 @@ fn the_connection_page_renders_in_headless_chromium_that_trusts_the_demo_ca() {
     );
     assert!(has_content(&shot), "the screenshot is blank");
     let dom = text(&chromium(home.path(), &["--dump-dom", &url]).stdout);
-    assert!(dom.contains("Your connection"), "{dom}");
+    // Chromium's own interstitial ("Your connection is not private") also says "Your
+    // connection": the page must be ours, with the connection it describes.
+    assert!(
+        !dom.contains("ERR_CERT") && !dom.contains("not private"),
+        "Chromium refused the certificate: {dom}"
+    );
+    assert!(dom.contains("<h1>Your connection</h1>"), "{dom}");
     assert!(
         server.wait_for_log("path=\"/connection\""),
         "{}",
