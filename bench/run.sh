@@ -350,8 +350,9 @@ mkdir -p "$out"
     echo "- $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2), Python $(python3 -c 'import platform; print(platform.python_version())'), gunicorn $(python3 -m gunicorn --version | awk '{print $NF}' | tr -d ')'), $(rustc --version | cut -d' ' -f1-2)"
     echo "- wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'), h2load $(h2load --version | awk '{print $NF}'), $(hyperfine --version)"
 } >"$tmp/machine.md"
-$smoke && say "smoke run: counts far too small to measure anything; the figures and verdicts below are noise"
-python3 "$repo/bench/report.py" "$results" "$tmp/hyperfine.json" "$tmp/machine.md" "$out" "$runs" "$secs" "$hold"
+report_flags=()
+$smoke && report_flags=(--smoke)
+python3 "$repo/bench/report.py" "$results" "$tmp/hyperfine.json" "$tmp/machine.md" "$out" "$runs" "$secs" "$hold" "${report_flags[@]}"
 gnuplot -e "datafile='$out/ratios.dat'; outfile='$out/ratios.png'" "$repo/bench/ratios.gp" || die "gnuplot failed"
 [[ -s $out/ratios.png ]] || die "gnuplot wrote no chart"
 if $smoke; then
