@@ -17,14 +17,16 @@ use tokio_rustls::client::TlsStream;
 use super::http::{self, Fetch};
 use super::story::*;
 use super::{checks, eavesdropper};
-use crate::client::diagnose::{self, Context};
-use crate::client::fetch::{MAX_BODY, Request, Target, printable, truncate};
+use crate::client::diagnose::{self, FailureContext};
+use crate::client::fetch::{MAX_BODY, Request, printable, truncate};
+use crate::client::target::Target;
 use crate::explain::flight::{self, ClearMessage};
 use crate::explain::hello;
 use crate::explain::names;
 use crate::explain::wire::{Snapshot, Way, Wire};
 use crate::pki::validity;
-use crate::tls::client::{self as trust, Observed, TrustedCas};
+use crate::tls::client::{self as trust, Observed};
+use crate::tls::trust::TrustedCas;
 
 /// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
 /// sends more is still counted, only not kept.
@@ -77,6 +79,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
         deadline: tokio::time::Instant::now() + req.timeout,
         wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
         handshake_end: (0, 0),
+        presented: Vec::new(),
     };
     run.go(server_name).await;
     Ok(run.story)
@@ -92,6 +95,8 @@ struct Run {
     wire: Wire,
     /// Bytes sent and received when the handshake ended: what follows is the HTTP exchange.
     handshake_end: (u64, u64),
+    /// The chain the server presented, as the witness saw it.
+    presented: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 /// The story stopped; the failure is in it.
@@ -114,12 +119,13 @@ impl Run {
         .await;
     }
 
-    fn context(&self, connected: bool) -> Context<'_> {
-        Context {
+    fn context(&self, connected: bool) -> FailureContext<'_> {
+        FailureContext {
             target: &self.target,
             cas: Some(&self.cas),
             timeout: self.timeout,
             connected,
+            presented: &self.presented,
         }
     }
 
@@ -295,6 +301,7 @@ impl Run {
         }
 
         let seen = self.observed.witness.seen();
+        self.presented = seen.chain.clone();
         if seen.verdict.is_some() {
             let verdict = checks::verdict(&seen, &self.cas, validity::now(), tls12);
             self.story.certificate = Some(CertificateStep {
@@ -307,6 +314,7 @@ impl Run {
                 chain: verdict.chain,
                 checks: verdict.checks,
                 trusted_ca: verdict.trusted_ca,
+                failure: verdict.failure.as_ref().map(|f| f.code()),
             });
         }
 

@@ -90,6 +90,9 @@ pub struct CertificateStep {
     pub checks: Vec<Check>,
     /// The CA of the trusted file that the chain leads to.
     pub trusted_ca: Option<String>,
+    /// The failure's stable name (`expired`, `self_signed`, ...) when the certificate was
+    /// refused: the same classification as demo_client's and `demo_pki verify`'s.
+    pub failure: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
