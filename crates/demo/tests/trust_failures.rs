@@ -537,3 +537,194 @@ fn a_self_signed_certificate_is_explained_with_the_way_out() {
         assert!(said.contains(expected), "{expected:?} missing in: {said}");
     }
 }
+
+/// A CA made the way the Real Python tutorial's `pki_helpers.py` makes one: basicConstraints
+/// CA:TRUE not critical, no keyUsage, no key identifiers; and a site certificate it signed
+/// without an Authority Key Identifier. rustls accepts it; strict clients do not, and every
+/// renderer says so.
+#[test]
+fn a_tutorial_style_ca_works_with_a_warning_that_strict_clients_refuse_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("secret.txt"), format!("{SECRET}\n")).unwrap();
+    std::fs::write(
+        d.join("ca.cnf"),
+        "[req]\ndistinguished_name = dn\nx509_extensions = ca_ext\nprompt = no\n[dn]\nCN = Tutorial CA\n\
+         [ca_ext]\nbasicConstraints = CA:TRUE\nsubjectKeyIdentifier = none\nauthorityKeyIdentifier = none\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("site.cnf"),
+        "subjectAltName = DNS:localhost\nsubjectKeyIdentifier = none\nauthorityKeyIdentifier = none\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut args = vec!["req", "-x509"];
+    args.extend(ec);
+    args.extend([
+        "-config", "ca.cnf", "-days", "30", "-keyout", "ca.key", "-out", "ca.pem",
+    ]);
+    openssl(d, &args);
+    let mut args = vec!["req", "-new"];
+    args.extend(ec);
+    args.extend([
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "site.key",
+        "-out",
+        "site.csr",
+    ]);
+    openssl(d, &args);
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "site.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "site.cnf",
+            "-out",
+            "site.pem",
+        ],
+    );
+    let named = [
+        "Strict clients would refuse",
+        "the certificate for localhost has no Authority Key Identifier",
+        "the CA certificate Tutorial CA has no Subject Key Identifier, no keyUsage and a basicConstraints \
+         not marked critical",
+        "Python 3.13",
+        "`openssl verify -x509_strict`",
+    ];
+    let assert_warns = |who: &str, said: &str| {
+        let said = flat(said);
+        for expected in named {
+            assert!(
+                said.contains(expected),
+                "{who}: {expected:?} missing in: {said}"
+            );
+        }
+    };
+
+    // OpenSSL's strict mode refuses it, its default mode accepts it.
+    let strict = run_bounded(
+        Command::new("openssl").current_dir(d).args([
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "ca.pem",
+            "site.pem",
+        ]),
+        Duration::from_secs(30),
+    );
+    let said = text(&strict.stdout) + &text(&strict.stderr);
+    assert!(
+        !strict.status.success(),
+        "openssl -x509_strict accepted it: {said}"
+    );
+    for error in [
+        "Missing Authority Key Identifier",
+        "Basic Constraints of CA cert not marked critical",
+        "CA cert does not include key usage extension",
+    ] {
+        assert!(said.contains(error), "{error:?} missing in: {said}");
+    }
+    openssl(d, &["verify", "-CAfile", "ca.pem", "site.pem"]);
+
+    // demo_pki verify and inspect.
+    let out = run(
+        env!("CARGO_BIN_EXE_demo_pki"),
+        d,
+        &[
+            "verify",
+            "site.pem",
+            "--ca-file",
+            "ca.pem",
+            "--name",
+            "localhost",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_warns("demo_pki verify", &text(&out.stdout));
+    let out = run(env!("CARGO_BIN_EXE_demo_pki"), d, &["inspect", "ca.pem"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = flat(&text(&out.stdout));
+    assert!(
+        said.contains("the CA certificate Tutorial CA has no Subject Key Identifier")
+            && said.contains("Python 3.13"),
+        "demo_pki inspect: {said}"
+    );
+
+    // A real server presents it: demo_client and --explain succeed, and warn.
+    let cert = d.join("site.pem");
+    let key = d.join("site.key");
+    let server = Server::start(&[
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let url = server.url("/");
+    let out = run(
+        env!("CARGO_BIN_EXE_demo_client"),
+        d,
+        &["--ca-file", "ca.pem", "--timeout", "5", &url],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with(&format!("Secret message: {SECRET}")));
+    assert_warns("demo_client", &text(&out.stdout));
+    let out = run(
+        env!("CARGO_BIN_EXE_demo_client"),
+        d,
+        &["--explain", "--ca-file", "ca.pem", "--timeout", "5", &url],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_warns("--explain", &text(&out.stdout));
+
+    // Python with VERIFY_X509_STRICT (what 3.13 sets by default) refuses the same server; the
+    // same Python without it accepts it.
+    let python = |strict: bool| {
+        let script = format!(
+            "import socket, ssl, sys\n\
+             ctx = ssl.create_default_context(cafile='ca.pem')\n\
+             if {strict}: ctx.verify_flags |= ssl.VERIFY_X509_STRICT\n\
+             s = socket.create_connection(('127.0.0.1', {port}), timeout=5)\n\
+             try:\n    ctx.wrap_socket(s, server_hostname='localhost').close()\n\
+             except ssl.SSLCertVerificationError as e:\n    print(e.verify_message); sys.exit(3)\n",
+            strict = if strict { "True" } else { "False" },
+            port = server.port
+        );
+        run_bounded(
+            Command::new("python3").current_dir(d).args(["-c", &script]),
+            Duration::from_secs(30),
+        )
+    };
+    let refused = python(true);
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "python strict: {} {}",
+        text(&refused.stdout),
+        text(&refused.stderr)
+    );
+    let accepted = python(false);
+    assert!(
+        accepted.status.success(),
+        "python: {}",
+        text(&accepted.stderr)
+    );
+}

@@ -409,6 +409,9 @@ fn verify(a: VerifyArgs) -> Result<()> {
         a.name
     );
     println!("  {}", verdict.leaf.sentence());
+    if let Some(warning) = &verdict.strict_warning {
+        println!("Warning: {warning}");
+    }
     Ok(())
 }
 

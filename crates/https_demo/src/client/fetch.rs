@@ -12,7 +12,7 @@ use reqwest::tls::TlsInfo;
 
 use super::diagnose;
 pub use super::target::{DEFAULT_URL, Target};
-use crate::pki::inspect::CertSummary;
+use crate::pki::inspect::{CertSummary, strict_warning};
 use rustls_pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -48,6 +48,8 @@ pub struct Verified {
     pub trusted: String,
     pub tls_version: Option<reqwest::tls::Version>,
     pub certificate: Option<CertSummary>,
+    /// What strict clients would refuse in the certificate and the CA that signed it.
+    pub strict_warning: Option<String>,
 }
 
 /// A secret message, and how it travelled.
@@ -232,7 +234,13 @@ impl Client {
             .as_ref()
             .and_then(|c| cas.issuer_of(c))
             .map(ca_name);
+        let strict_warning = certificate.as_ref().and_then(|c| {
+            let mut certs = vec![c];
+            certs.extend(cas.issuer_of(c));
+            strict_warning("this server's chain", &certs)
+        });
         Some(Verified {
+            strict_warning,
             ca_file: cas.file.clone(),
             signed_by,
             trusted: cas.names(),
@@ -279,6 +287,9 @@ impl Fetched {
                 ));
                 if let Some(cert) = &v.certificate {
                     out.push_str(&format!("The certificate says: {}\n", cert.sentence()));
+                }
+                if let Some(warning) = &v.strict_warning {
+                    out.push_str(&format!("Warning: {warning}\n"));
                 }
             }
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use rustls_pki_types::UnixTime;
 
-use super::inspect::CertSummary;
+use super::inspect::{CertSummary, strict_warning};
 use crate::tls::failure::{Audience, CertFailure};
 use crate::tls::trust::{self, TrustedCas};
 
@@ -27,6 +27,8 @@ pub struct Verdict {
     /// The CAs it was judged against.
     pub cas: TrustedCas,
     pub refused: Option<CertFailure>,
+    /// When it verifies: what strict clients would still refuse in the chain.
+    pub strict_warning: Option<String>,
 }
 
 /// Reads a leaf (with any intermediates) and a CA file, and judges one against the other for
@@ -42,5 +44,17 @@ pub fn verify_files(
     let leaf = CertSummary::from_der(&chain[0]).map_err(|e| anyhow!("{cert_shown}: {e}"))?;
     let server_name = trust::server_name(name)?;
     let refused = trust::verify_chain(&cas, &chain, &server_name, UnixTime::now())?.err();
-    Ok(Verdict { leaf, cas, refused })
+    let summaries: Vec<CertSummary> = chain
+        .iter()
+        .filter_map(|der| CertSummary::from_der(der).ok())
+        .collect();
+    let mut certs: Vec<&CertSummary> = summaries.iter().collect();
+    certs.extend(summaries.last().and_then(|top| cas.issuer_of(top)));
+    let strict_warning = strict_warning("this chain", &certs);
+    Ok(Verdict {
+        leaf,
+        cas,
+        refused,
+        strict_warning,
+    })
 }

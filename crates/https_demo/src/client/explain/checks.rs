@@ -10,7 +10,7 @@ use rustls::SignatureScheme;
 use time::OffsetDateTime;
 
 use super::story::{ChainCertificate, Check, Outcome};
-use crate::pki::inspect::{CertSummary, show_time};
+use crate::pki::inspect::{CertSummary, show_time, strict_warning};
 use crate::tls::failure::{self, Audience, CertFailure, Presented};
 use crate::tls::trust::{TrustedCas, ca_name};
 use crate::tls::witness::Seen;
@@ -58,6 +58,8 @@ pub struct Verdict {
     pub trusted_ca: Option<String>,
     /// The classified failure of the certificate, when it was refused.
     pub failure: Option<CertFailure>,
+    /// When it verified: what strict clients would still refuse in the chain.
+    pub strict_warning: Option<String>,
 }
 
 pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) -> Verdict {
@@ -168,6 +170,14 @@ pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) 
         chain,
         checks,
         trusted_ca: ca.map(ca_name),
+        strict_warning: match (&outcome, &failure) {
+            (Outcome::Passed, None) => {
+                let mut certs: Vec<&CertSummary> = summaries.iter().collect();
+                certs.extend(ca);
+                strict_warning("this server's chain", &certs)
+            }
+            _ => None,
+        },
         failure,
     }
 }

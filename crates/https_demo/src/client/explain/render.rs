@@ -228,6 +228,9 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
             "            ",
         ));
     }
+    if let Some(warning) = &c.strict_warning {
+        out.push_str(&wrap(&format!("Warning: {warning}"), "   "));
+    }
     out
 }
 

@@ -315,6 +315,7 @@ impl Run {
                 checks: verdict.checks,
                 trusted_ca: verdict.trusted_ca,
                 failure: verdict.failure.as_ref().map(|f| f.code()),
+                strict_warning: verdict.strict_warning,
             });
         }
 

@@ -93,6 +93,9 @@ pub struct CertificateStep {
     /// The failure's stable name (`expired`, `self_signed`, ...) when the certificate was
     /// refused: the same classification as demo_client's and `demo_pki verify`'s.
     pub failure: Option<&'static str>,
+    /// When it verified: what strict clients (Python 3.13, `openssl verify -x509_strict`) would
+    /// still refuse in the chain.
+    pub strict_warning: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
