@@ -11,9 +11,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use https_demo::explain::names;
 use https_demo::layout;
 use https_demo::pki::{self, inspect::CertSummary};
+use https_demo::wire::iana as names;
 use serde_json::Value;
 use support::certs::{now_window, test_ca, test_site};
 use support::*;

@@ -338,7 +338,7 @@ impl Facts<'_> {
                     "CertificateVerify"
                 },
                 self.signature
-                    .map(|s| crate::explain::names::signature_scheme(u16::from(s)))
+                    .map(|s| crate::wire::iana::signature_scheme(u16::from(s)))
                     .unwrap_or_default()
             ),
         }
@@ -349,7 +349,7 @@ impl Facts<'_> {
             Some(s) => format!(
                 "The server's handshake signature ({}) does not verify with its certificate's public key: \
                  it does not hold the certificate's private key.",
-                crate::explain::names::signature_scheme(u16::from(s))
+                crate::wire::iana::signature_scheme(u16::from(s))
             ),
             None => String::new(),
         }

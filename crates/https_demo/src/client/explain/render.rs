@@ -104,7 +104,7 @@ fn client_hello(c: &ClientHelloStep) -> String {
     out
 }
 
-fn hello_fields(out: &mut String, h: &crate::explain::hello::ClientHello) {
+fn hello_fields(out: &mut String, h: &crate::wire::hello::ClientHello) {
     let list = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()

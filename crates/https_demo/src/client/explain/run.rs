@@ -20,13 +20,13 @@ use super::{checks, eavesdropper};
 use crate::client::diagnose::{self, FailureContext};
 use crate::client::fetch::{MAX_BODY, Request, printable, truncate};
 use crate::client::target::Target;
-use crate::explain::flight::{self, ClearMessage};
-use crate::explain::hello;
-use crate::explain::names;
-use crate::explain::wire::{Snapshot, Way, Wire};
 use crate::pki::validity;
 use crate::tls::client::{self as trust, Observed};
 use crate::tls::trust::TrustedCas;
+use crate::wire::flight::{self, ClearMessage};
+use crate::wire::hello;
+use crate::wire::iana;
+use crate::wire::recording::{Snapshot, Way, Wire};
 
 /// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
 /// sends more is still counted, only not kept.
@@ -199,7 +199,7 @@ impl Run {
         &mut self,
         tcp: TcpStream,
         server_name: ServerName<'static>,
-    ) -> Result<TlsStream<crate::explain::wire::Recorded<TcpStream>>, Stop> {
+    ) -> Result<TlsStream<crate::wire::recording::Recorded<TcpStream>>, Stop> {
         let connector = TlsConnector::from(self.observed.config.clone());
         let result = timeout_at(
             self.deadline,
@@ -287,13 +287,13 @@ impl Run {
             // TLS 1.2 names the group in ServerKeyExchange, which only rustls has read for us.
             let group = hello.group.clone().or_else(|| {
                 conn.and_then(|c| c.negotiated_key_exchange_group())
-                    .map(|g| names::group(u16::from(g.name())))
+                    .map(|g| iana::group(u16::from(g.name())))
             });
             self.story.server_hello = Some(ServerHelloStep {
                 at_micros: at,
                 bytes,
-                post_quantum: group.as_deref().is_some_and(names::is_post_quantum),
-                group_explained: group.as_deref().map(names::explain_group),
+                post_quantum: group.as_deref().is_some_and(iana::is_post_quantum),
+                group_explained: group.as_deref().map(iana::explain_group),
                 group,
                 hello,
                 retry,
@@ -337,7 +337,7 @@ impl Run {
         }
         let suite = conn
             .negotiated_cipher_suite()
-            .map(|s| names::cipher_suite(u16::from(s.suite())))
+            .map(|s| iana::cipher_suite(u16::from(s.suite())))
             .unwrap_or_default();
         self.story.keys = Some(Keys {
             group: server_hello.group.clone(),
@@ -356,7 +356,7 @@ impl Run {
     /// Step 6: one GET over the verified TLS stream, HTTP/2 or HTTP/1.1 as ALPN chose.
     async fn exchange(
         &mut self,
-        tls: TlsStream<crate::explain::wire::Recorded<TcpStream>>,
+        tls: TlsStream<crate::wire::recording::Recorded<TcpStream>>,
     ) -> Result<(), Stop> {
         let alpn = tls
             .get_ref()

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::explain::flight::ClearMessage;
-use crate::explain::hello::{ClientHello, ServerHello};
+use crate::wire::flight::ClearMessage;
+use crate::wire::hello::{ClientHello, ServerHello};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Story {
