@@ -163,13 +163,26 @@ pub fn explain_tls(e: &rustls::Error, cx: &FailureContext<'_>) -> String {
                 _ => "",
             };
             format!(
-                "the server at {at} refused the TLS handshake: it sent the alert {alert:?}{why}."
+                "the server at {at} refused the TLS handshake: it sent the alert {}{why}.",
+                alert_name(alert)
             )
         }
-        rustls::Error::PeerIncompatible(why) => format!(
-            "the server at {at} and this client could not agree on how to talk ({why:?}). demo_client speaks \
-             TLS 1.2 and 1.3 with modern cipher suites only."
-        ),
+        rustls::Error::PeerIncompatible(why) => {
+            use rustls::PeerIncompatible as P;
+            let why = match why {
+                P::NoCipherSuitesInCommon => "no cipher suite in common",
+                P::NoKxGroupsInCommon => "no key-exchange group in common",
+                P::NoSignatureSchemesInCommon => "no signature scheme in common",
+                P::ServerDoesNotSupportTls12Or13 | P::SupportedVersionsExtensionRequired => {
+                    "the server speaks neither TLS 1.2 nor TLS 1.3"
+                }
+                _ => "an extension or parameter one side requires is missing",
+            };
+            format!(
+                "the server at {at} and this client could not agree on how to talk ({why}). demo_client speaks \
+                 TLS 1.2 and 1.3 with modern cipher suites only."
+            )
+        }
         other => format!("the TLS handshake with {at} failed: {other}."),
     }
 }
@@ -259,6 +272,23 @@ fn describe_chain(links: &[&(dyn Error + 'static)]) -> String {
     texts.join(": ")
 }
 
+/// An alert as RFC 8446 names it (`handshake_failure`), from rustls's name for it.
+fn alert_name(alert: &AlertDescription) -> String {
+    match alert.as_str() {
+        Some(name) => name
+            .chars()
+            .enumerate()
+            .fold(String::new(), |mut out, (i, c)| {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+                out
+            }),
+        None => format!("number {}", u8::from(*alert)),
+    }
+}
+
 fn show_secs(d: Duration) -> String {
     match d.as_secs_f64() {
         1.0 => "1 second".into(),
@@ -275,5 +305,22 @@ fn with_scheme(target: &Target, scheme: &str) -> String {
     {
         Ok(()) => url.to_string(),
         Err(()) => format!("{scheme}://{}/", target.authority()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_are_named_as_the_rfc_names_them() {
+        assert_eq!(
+            alert_name(&AlertDescription::HandshakeFailure),
+            "handshake_failure"
+        );
+        assert_eq!(
+            alert_name(&AlertDescription::CertificateRequired),
+            "certificate_required"
+        );
     }
 }

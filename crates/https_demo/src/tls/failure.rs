@@ -720,3 +720,86 @@ fn join_or(items: &[String], none: &str) -> String {
         items.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use rustls::OtherError;
+
+    use super::*;
+
+    fn demo_cas() -> TrustedCas {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        TrustedCas::load(&root.join(layout::CA_CERT)).unwrap()
+    }
+
+    fn classify(e: CertificateError) -> FailureKind {
+        let cas = demo_cas();
+        let p = Presented {
+            chain: &[],
+            name: "localhost",
+            cas: &cas,
+        };
+        CertFailure::classify(&rustls::Error::InvalidCertificate(e), &p)
+            .unwrap()
+            .kind()
+    }
+
+    /// webpki's errors arrive boxed in `OtherError`; the downcast works only if our webpki is
+    /// rustls's. If the two ever differ, this goes red.
+    #[test]
+    fn webpki_errors_inside_other_are_read_by_type() {
+        let other = |e: webpki::Error| CertificateError::Other(OtherError(Arc::new(e)));
+        assert_eq!(
+            classify(other(webpki::Error::NameConstraintViolation)),
+            FailureKind::NameConstraint
+        );
+        assert_eq!(
+            classify(other(webpki::Error::CaUsedAsEndEntity)),
+            FailureKind::CaUsedAsEndEntity
+        );
+        let cas = demo_cas();
+        let p = Presented {
+            chain: &[],
+            name: "localhost",
+            cas: &cas,
+        };
+        let f = CertFailure::classify(
+            &rustls::Error::InvalidCertificate(other(webpki::Error::PathLenConstraintViolated)),
+            &p,
+        )
+        .unwrap();
+        assert!(matches!(f, CertFailure::Other { why: Some(_) }));
+    }
+
+    #[test]
+    fn errors_that_are_not_the_certificates_are_not_classified() {
+        let cas = demo_cas();
+        let p = Presented {
+            chain: &[],
+            name: "localhost",
+            cas: &cas,
+        };
+        assert!(CertFailure::classify(&rustls::Error::NoCertificatesPresented, &p).is_none());
+    }
+
+    /// Renderers and tests find a failure by its title and its code: each must be its own.
+    #[test]
+    fn titles_and_codes_are_distinct_and_none_contains_another() {
+        for a in FailureKind::ALL {
+            for b in FailureKind::ALL {
+                if a != b {
+                    assert!(
+                        !a.title().contains(b.title()),
+                        "{} / {}",
+                        a.code(),
+                        b.code()
+                    );
+                    assert_ne!(a.code(), b.code());
+                }
+            }
+        }
+    }
+}
