@@ -175,11 +175,7 @@ impl CertSummary {
 
     /// How a message calls it: "the CA certificate Tutorial CA", "the certificate for localhost".
     pub fn called(&self) -> String {
-        let first = self
-            .names
-            .first()
-            .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-            .unwrap_or("?");
+        let first = self.names.first().map(|n| plain_name(n)).unwrap_or("?");
         if self.is_ca {
             format!("the CA certificate {first}")
         } else {
@@ -189,11 +185,7 @@ impl CertSummary {
 
     /// "From A to B I am X according to Y".
     pub fn sentence(&self) -> String {
-        let names: Vec<&str> = self
-            .names
-            .iter()
-            .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-            .collect();
+        let names: Vec<&str> = self.names.iter().map(|n| plain_name(n)).collect();
         format!(
             "From {} to {} I am {} according to {}.",
             show_time(self.not_before),
@@ -261,6 +253,11 @@ impl CertSummary {
         }
         out
     }
+}
+
+/// A name as people write it: "DNS:localhost" is localhost, "IP:::1" is ::1.
+pub fn plain_name(name: &str) -> &str {
+    name.trim_start_matches("DNS:").trim_start_matches("IP:")
 }
 
 /// What strict clients refuse in `cert` alone (RFC 5280's MUSTs that OpenSSL's strict mode
@@ -361,10 +358,7 @@ fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
         }
     };
     let mut out = format!("Certificate request in {shown}:\n");
-    let plain: Vec<&str> = names
-        .iter()
-        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-        .collect();
+    let plain: Vec<&str> = names.iter().map(|n| plain_name(n)).collect();
     let who = if plain.is_empty() {
         short_name(&info.subject)
     } else {

@@ -24,7 +24,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::trust::{TrustedCas, ca_name};
 use crate::layout;
-use crate::pki::inspect::{CertSummary, show_time};
+use crate::pki::inspect::{CertSummary, plain_name, show_time};
 
 /// Which failure it is, without its facts: a stable code for programs and tests, a title for
 /// people, and the check of step 4 it belongs to.
@@ -697,16 +697,9 @@ fn whose_or(whose: &str, cert: &str) -> String {
     }
 }
 
-/// "DNS:localhost" as people write it: localhost.
-pub fn plain(names: &[String]) -> Vec<String> {
-    names
-        .iter()
-        .map(|n| {
-            n.trim_start_matches("DNS:")
-                .trim_start_matches("IP:")
-                .to_string()
-        })
-        .collect()
+/// The names as people write them: localhost, ::1.
+fn plain(names: &[String]) -> Vec<String> {
+    names.iter().map(|n| plain_name(n).to_string()).collect()
 }
 
 fn first(names: &[String]) -> String {

@@ -126,7 +126,7 @@ pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
         }
     };
     let name = identity.leaf.names.first()?;
-    let name = name.trim_start_matches("DNS:").trim_start_matches("IP:");
+    let name = crate::pki::inspect::plain_name(name);
     let verdict = super::trust::server_name(name).and_then(|name| {
         super::trust::verify_chain(
             &cas,
@@ -140,7 +140,7 @@ pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
         // Dates were checked (or deliberately allowed) by load_identity.
         Ok(Err(f)) if f.kind().check() == super::failure::Check::Dates => None,
         Ok(Err(f)) => Some(format!(
-            "demo_client will refuse this server. {}",
+            "demo_client will refuse this server: {}",
             verify::refusal(&f, "this server's certificate", &cas)
         )),
         Err(e) => Some(format!(

@@ -10,7 +10,7 @@ use rustls::SignatureScheme;
 use time::OffsetDateTime;
 
 use super::story::{ChainCertificate, Check, Outcome};
-use crate::pki::inspect::{CertSummary, show_time, strict_warning};
+use crate::pki::inspect::{CertSummary, plain_name, show_time, strict_warning};
 use crate::tls::failure::{self, Audience, CertFailure, Presented};
 use crate::tls::trust::{TrustedCas, ca_name};
 use crate::tls::witness::Seen;
@@ -360,10 +360,7 @@ fn first_name(c: &CertSummary) -> &str {
     plain(&c.names).first().copied().unwrap_or("the server")
 }
 
-/// "DNS:localhost" as people write it: localhost.
+/// The names as people write them: localhost, ::1.
 fn plain(names: &[String]) -> Vec<&str> {
-    names
-        .iter()
-        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-        .collect()
+    names.iter().map(|n| plain_name(n)).collect()
 }
