@@ -252,7 +252,8 @@ impl CertFailure {
             certs
                 .last()
                 .map(|c| c.issuer_name.clone())
-                .unwrap_or_else(|| "a CA".into())
+                // The chain is unknown (the server did not show it again): the words say less.
+                .unwrap_or_default()
         };
         Some(match cert {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
@@ -447,9 +448,13 @@ impl CertFailure {
         };
         let (what, meaning, next) = match self {
             CertFailure::UnknownIssuer { issuer } => (
-                format!(
-                    "{cert} was issued by {issuer}, which is not a CA you trust ({ca_file} holds only {trusted})."
-                ),
+                if issuer.is_empty() {
+                    format!("{cert} was not issued by a CA you trust ({ca_file} holds only {trusted}).")
+                } else {
+                    format!(
+                        "{cert} was issued by {issuer}, which is not a CA you trust ({ca_file} holds only {trusted})."
+                    )
+                },
                 "Anyone can make a certificate for any name; only a CA you trust makes it proof. This is what a \
                  man-in-the-middle looks like: had the client gone on, whoever holds this certificate's key would \
                  read and change everything sent, the secret included."
@@ -593,8 +598,13 @@ impl CertFailure {
             ),
             CertFailure::BadSignature { issuer } => (
                 format!(
-                    "{cert} names {issuer} as its issuer, but the signature on it does not verify with the key of \
-                     that CA in {ca_file}: another key signed it under the same name."
+                    "{cert} names {} as its issuer, but the signature on it does not verify with the key of \
+                     that CA in {ca_file}: another key signed it under the same name.",
+                    if issuer.is_empty() {
+                        "a CA you trust"
+                    } else {
+                        issuer
+                    }
                 ),
                 "This is what a forged certificate looks like; going on would trust whoever made it."
                     .to_string(),
