@@ -129,9 +129,12 @@ fn server_of_another_ca(cn: &str) -> (TempDir, TestCa, Peer) {
 
 fn unknown_issuer_message() -> String {
     format!(
-        "the server's certificate was not issued by the CA you trust ({}). This is what a man-in-the-middle \
-         looks like. If you expected this server, trust the CA that did issue its certificate: pass that CA's \
-         certificate with --ca-file.",
+        "issued by an unknown CA: the server's certificate was issued by Other CA, which is not a CA you trust \
+         ({} holds only HTTPS Demo CA (localhost only)). Anyone can make a certificate for any name; only a CA \
+         you trust makes it proof. This is what a man-in-the-middle looks like: had the client gone on, whoever \
+         holds this certificate's key would read and change everything sent, the secret included. If you \
+         expected this server, trust the CA that did issue its certificate: pass that CA's certificate with \
+         --ca-file.",
         layout::CA_CERT
     )
 }
@@ -236,9 +239,9 @@ fn a_ca_with_the_same_name_and_another_key_is_a_forgery() {
     assert_eq!(
         failure(&out),
         format!(
-            "the server's certificate names Demo CA as its issuer, but the signature on it does not verify with \
-             the key of that CA in {ca_file}: another key signed it under the same name. This is what a forged \
-             certificate looks like. It is also what you see when `demo_pki demo` made a new CA and the server or \
+            "signature does not verify: the server's certificate names Demo CA as its issuer, but the signature \
+             on it does not verify with the key of that CA in {ca_file}: another key signed it under the same \
+             name. This is what a forged certificate looks like; going on would trust whoever made it. It is also what you see when `demo_pki demo` made a new CA and the server or \
              the client still has the old set: restart the server, and pass the CA file of the set it uses with \
              --ca-file."
         )
@@ -280,10 +283,11 @@ fn an_expired_certificate_gives_the_dates_and_how_to_make_a_new_one() {
     let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
     assert_now_in(
         &failure(&out),
-        "the server's certificate expired on 2021-01-01 00:00:00 UTC (it is now ",
+        "expired certificate: the server's certificate expired on 2021-01-01 00:00:00 UTC (it is now ",
         &format!(
-            ", so it no longer proves who the server is. If this is the demo's server, make a fresh set with \
-             `{}` and restart the server.",
+            ". An expired certificate no longer proves who the server is: its CA no longer answers for it, and \
+             its key may have leaked since; had the client gone on, whoever holds that key could pose as the \
+             site. If this is the demo's server, make a fresh set with `{}` and restart the server.",
             layout::REGENERATE
         ),
     );
@@ -306,9 +310,11 @@ fn a_certificate_not_valid_yet_gives_the_dates() {
     let out = client(dir.path(), &[&url, "--ca-file", &ca_file], &[]);
     assert_now_in(
         &failure(&out),
-        "the server's certificate is not valid until 2090-01-01 00:00:00 UTC (it is now ",
+        "certificate not valid yet: the server's certificate is not valid until 2090-01-01 00:00:00 UTC (it is \
+         now ",
         &format!(
-            ". Check this computer's clock; if it is right, the certificate was made with a start date in the \
+            ". A certificate proves nothing before its start date; a clock set wrong makes every certificate look \
+             like this. Check this computer's clock; if it is right, the certificate was made with a start date in the \
              future. If this is the demo's server, make a fresh set with `{}` and restart the server.",
             layout::REGENERATE
         ),
@@ -335,9 +341,10 @@ fn a_certificate_for_another_name_lists_the_names_it_holds() {
     assert_eq!(
         failure(&out),
         format!(
-            "the server's certificate is for www.example.com, example.com, 192.0.2.1, but you asked for localhost. \
-             A certificate proves only the names it holds: this could be another site's certificate, or a \
-             man-in-the-middle's. If you expected this server, connect by a name it holds \
+            "certificate for another name: the server's certificate is for www.example.com, example.com, \
+             192.0.2.1, but localhost was asked for. A certificate proves only the names it holds: this could be \
+             another site's certificate, or a man-in-the-middle's, and going on would send the secret to whoever \
+             holds it. If you expected this server, connect by a name it holds \
              (https://www.example.com:{port}/secret.txt), or give the server a certificate for localhost."
         )
     );

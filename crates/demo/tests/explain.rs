@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use https_demo::explain::names;
 use https_demo::layout;
 use https_demo::pki::{self, inspect::CertSummary};
+use https_demo::wire::iana as names;
 use serde_json::Value;
 use support::certs::{now_window, test_ca, test_site};
 use support::*;
@@ -271,13 +271,15 @@ fn a_certificate_from_another_ca_fails_the_certificate_step_and_the_story_stops(
     for expected in [
         "passed dates:",
         "passed usage:",
-        "FAILED chain: localhost's certificate was issued by Mallory's CA, which is not a CA in \
-         ca_certificates_for_client/ca_public_key.pem (it holds only HTTPS Demo CA (localhost only)).",
+        "FAILED chain: issued by an unknown CA: the server's certificate was issued by Mallory's CA, which is \
+         not a CA you trust (ca_certificates_for_client/ca_public_key.pem holds only HTTPS Demo CA (localhost \
+         only)).",
         "- signatures: not checked",
         "- name: not checked",
         // The same words as without --explain.
-        "Why: the server's certificate was not issued by the CA you trust \
-         (ca_certificates_for_client/ca_public_key.pem). This is what a man-in-the-middle looks like.",
+        "Why: issued by an unknown CA: the server's certificate was issued by Mallory's CA, which is not a CA \
+         you trust (ca_certificates_for_client/ca_public_key.pem holds only HTTPS Demo CA (localhost only)). \
+         Anyone can make a certificate for any name;",
     ] {
         assert!(
             story.contains(expected),
@@ -290,6 +292,7 @@ fn a_certificate_from_another_ca_fails_the_certificate_step_and_the_story_stops(
     let story: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(story["failure"]["step"], 4);
     assert_eq!(story["certificate"]["outcome"], "failed");
+    assert_eq!(story["certificate"]["failure"], "unknown_issuer");
     assert!(story["keys"].is_null() && story["exchange"].is_null());
 }
 

@@ -5,11 +5,11 @@
 //! - [`keys`] and [`passphrase`]: private keys and how they are unlocked.
 //! - [`files`]: atomic, no-clobber writes; keys with mode 0600.
 //! - [`layout`]: where the bundled certificates live.
-//! - [`tls`]: the rustls configurations, the one place that says what is trusted.
-//! - [`client`]: the verifying client and its explanations of failures.
+//! - [`tls`]: the trust core, the one classification of failures, the rustls configurations.
+//! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.
+//! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
 
 pub mod client;
-pub mod explain;
 pub mod files;
 pub mod keys;
 pub mod layout;
@@ -18,3 +18,4 @@ pub mod pki;
 pub mod server;
 pub mod symmetric;
 pub mod tls;
+pub mod wire;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use https_demo::files::{self, Output, PRIVATE, PUBLIC};
 use https_demo::keys::{self, KeyType};
@@ -394,17 +394,24 @@ fn inspect(a: InspectArgs) -> Result<()> {
 
 fn verify(a: VerifyArgs) -> Result<()> {
     let cert = files::read_text(&a.cert, "certificate file")?;
-    let ca = files::read_text(&a.ca_file, "CA file")?;
-    let (cert_shown, ca_shown) = (
-        a.cert.display().to_string(),
-        a.ca_file.display().to_string(),
-    );
-    let leaf = pki::verify::verify_files(&cert, &cert_shown, &ca, &ca_shown, &a.name)?;
+    let cert_shown = a.cert.display().to_string();
+    let verdict = pki::verify::verify_files(&cert, &cert_shown, &a.ca_file, &a.name)?;
+    let ca_shown = a.ca_file.display();
+    if let Some(failure) = &verdict.refused {
+        bail!(
+            "{cert_shown} does not verify for {} against {ca_shown}: {}",
+            a.name,
+            pki::verify::refusal(failure, &cert_shown, &verdict.cas)
+        );
+    }
     println!(
         "{cert_shown}: OK for {} (checked against {ca_shown}: chain, signatures, dates, name, name constraints).",
         a.name
     );
-    println!("  {}", leaf.sentence());
+    println!("  {}", verdict.leaf.sentence());
+    if let Some(warning) = &verdict.strict_warning {
+        println!("Warning: {warning}");
+    }
     Ok(())
 }
 

@@ -10,25 +10,27 @@ use std::error::Error;
 use std::io;
 use std::time::Duration;
 
-use rustls::{AlertDescription, CertificateError, InvalidMessage};
-use rustls_pki_types::UnixTime;
+use rustls::{AlertDescription, InvalidMessage};
+use rustls_pki_types::CertificateDer;
 
-use super::fetch::Target;
-use crate::layout;
-use crate::pki::inspect::show_time;
-use crate::tls::client::TrustedCas;
+use super::target::Target;
+use crate::tls::failure::{Audience, CertFailure, Presented};
+use crate::tls::trust::TrustedCas;
 
 /// What the client knew when the request failed.
-pub struct Context<'a> {
+pub struct FailureContext<'a> {
     pub target: &'a Target,
     pub cas: Option<&'a TrustedCas>,
     pub timeout: Duration,
     /// Whether a connection (and, for https://, a verified TLS session) was up.
     pub connected: bool,
+    /// The chain the server presented, when it is known (empty otherwise): the facts a
+    /// certificate's refusal is worded with.
+    pub presented: &'a [CertificateDer<'static>],
 }
 
 /// One message for the user, without the `demo_client: error:` prefix.
-pub fn explain(err: &reqwest::Error, cx: &Context<'_>) -> String {
+pub fn explain(err: &reqwest::Error, cx: &FailureContext<'_>) -> String {
     let links = links(err);
     if let Some(tls) = find::<rustls::Error>(&links) {
         return explain_tls(tls, cx);
@@ -43,9 +45,17 @@ pub fn explain(err: &reqwest::Error, cx: &Context<'_>) -> String {
     explain_links(&links, cx)
 }
 
+/// Whether rustls refused the server's certificate (rather than the connection failing).
+pub fn certificate_refused(err: &reqwest::Error) -> bool {
+    matches!(
+        find::<rustls::Error>(&links(err)),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
+}
+
 /// The same words for an error of a connection made without reqwest (`demo_client --explain`):
 /// an `io::Error` from TCP or tokio-rustls, or a `hyper::Error`.
-pub fn explain_error(err: &(dyn Error + 'static), cx: &Context<'_>) -> String {
+pub fn explain_error(err: &(dyn Error + 'static), cx: &FailureContext<'_>) -> String {
     let links = links(err);
     if let Some(tls) = find::<rustls::Error>(&links) {
         return explain_tls(tls, cx);
@@ -53,16 +63,16 @@ pub fn explain_error(err: &(dyn Error + 'static), cx: &Context<'_>) -> String {
     explain_links(&links, cx)
 }
 
-pub fn explain_dns(cause: &str, cx: &Context<'_>) -> String {
+pub fn explain_dns(cause: &str, cx: &FailureContext<'_>) -> String {
     format!(
         "cannot find the address of {} ({cause}). Check the name in the URL; the demo's server is on this \
          machine, at {}.",
         cx.target.name,
-        super::fetch::DEFAULT_URL
+        super::target::DEFAULT_URL
     )
 }
 
-fn explain_links(links: &[&(dyn Error + 'static)], cx: &Context<'_>) -> String {
+fn explain_links(links: &[&(dyn Error + 'static)], cx: &FailureContext<'_>) -> String {
     let at = cx.target.authority();
     if let Some(io) = find::<io::Error>(links) {
         match io.kind() {
@@ -111,74 +121,24 @@ fn explain_links(links: &[&(dyn Error + 'static)], cx: &Context<'_>) -> String {
     )
 }
 
-pub fn explain_tls(e: &rustls::Error, cx: &Context<'_>) -> String {
+pub fn explain_tls(e: &rustls::Error, cx: &FailureContext<'_>) -> String {
     let at = cx.target.authority();
-    let ca_file = cx
-        .cas
-        .map(|c| c.file.display().to_string())
-        .unwrap_or_else(|| "the CA file".into());
-    let regenerate = format!(
-        "If this is the demo's server, make a fresh set with `{}` and restart the server.",
-        layout::REGENERATE
-    );
+    if let (Some(cas), Some(failure)) = (
+        cx.cas,
+        cx.cas.and_then(|cas| {
+            CertFailure::classify(
+                e,
+                &Presented {
+                    chain: cx.presented,
+                    name: &cx.target.name,
+                    cas,
+                },
+            )
+        }),
+    ) {
+        return refusal(&failure, cas, cx);
+    }
     match e {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer => format!(
-                "the server's certificate was not issued by the CA you trust ({ca_file}). This is what a \
-                 man-in-the-middle looks like. If you expected this server, trust the CA that did issue its \
-                 certificate: pass that CA's certificate with --ca-file."
-            ),
-            CertificateError::BadSignature => format!(
-                "the server's certificate names {} as its issuer, but the signature on it does not verify \
-                 with the key of that CA in {ca_file}: another key signed it under the same name. This is what a \
-                 forged certificate looks like. It is also what you see when `demo_pki demo` made a new CA \
-                 and the server or the client still has the old set: restart the server, and pass the CA \
-                 file of the set it uses with --ca-file.",
-                match cx.cas {
-                    Some(cas) if cas.certs.len() == 1 => cas.names(),
-                    _ => "a CA you trust".into(),
-                }
-            ),
-            CertificateError::ExpiredContext { time, not_after } => format!(
-                "the server's certificate expired on {} (it is now {}), so it no longer proves who the \
-                 server is. {regenerate}",
-                show_unix(*not_after),
-                show_unix(*time)
-            ),
-            CertificateError::Expired => {
-                format!(
-                    "the server's certificate has expired, so it no longer proves who the server is. {regenerate}"
-                )
-            }
-            CertificateError::NotValidYetContext { time, not_before } => format!(
-                "the server's certificate is not valid until {} (it is now {}). Check this computer's clock; \
-                 if it is right, the certificate was made with a start date in the future. {regenerate}",
-                show_unix(*not_before),
-                show_unix(*time)
-            ),
-            CertificateError::NotValidYet => format!(
-                "the server's certificate is not valid yet. Check this computer's clock. {regenerate}"
-            ),
-            CertificateError::NotValidForNameContext {
-                expected,
-                presented,
-            } => name_mismatch(&expected.to_str(), presented, cx),
-            CertificateError::NotValidForName => format!(
-                "the server's certificate is not for {}, the name you asked for. Use a name it holds, or give \
-                 the server a certificate for {}.",
-                cx.target.name, cx.target.name
-            ),
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-                format!(
-                    "the server's certificate is not meant for a TLS server (its extended key usage lacks \
-                 serverAuth). {regenerate}"
-                )
-            }
-            other => format!(
-                "the server's certificate failed verification against {ca_file}: {other}. Do not trust this server \
-                 until you know why."
-            ),
-        },
         rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType) => format!(
             "the server at {at} answered in plain HTTP, not TLS (what came back is not a TLS record). Use {} \
              if you meant plain HTTP, or check the port.",
@@ -203,45 +163,58 @@ pub fn explain_tls(e: &rustls::Error, cx: &Context<'_>) -> String {
                 _ => "",
             };
             format!(
-                "the server at {at} refused the TLS handshake: it sent the alert {alert:?}{why}."
+                "the server at {at} refused the TLS handshake: it sent the alert {}{why}.",
+                alert_name(alert)
             )
         }
-        rustls::Error::PeerIncompatible(why) => format!(
-            "the server at {at} and this client could not agree on how to talk ({why:?}). demo_client speaks \
-             TLS 1.2 and 1.3 with modern cipher suites only."
-        ),
+        rustls::Error::PeerIncompatible(why) => {
+            use rustls::PeerIncompatible as P;
+            let why = match why {
+                P::NoCipherSuitesInCommon => "no cipher suite in common",
+                P::NoKxGroupsInCommon => "no key-exchange group in common",
+                P::NoSignatureSchemesInCommon => "no signature scheme in common",
+                P::ServerDoesNotSupportTls12Or13 | P::SupportedVersionsExtensionRequired => {
+                    "the server speaks neither TLS 1.2 nor TLS 1.3"
+                }
+                _ => "an extension or parameter one side requires is missing",
+            };
+            format!(
+                "the server at {at} and this client could not agree on how to talk ({why}). demo_client speaks \
+                 TLS 1.2 and 1.3 with modern cipher suites only."
+            )
+        }
         other => format!("the TLS handshake with {at} failed: {other}."),
     }
 }
 
-fn name_mismatch(expected: &str, presented: &[String], cx: &Context<'_>) -> String {
-    let names = plain_names(presented);
-    let Some(first) = names.first() else {
-        return format!(
-            "the server's certificate holds no names (no subjectAltName), so it does not prove it is {expected}: \
-             clients no longer read the common name. Give the server a certificate for {expected} \
-             (demo_pki csr --name {expected})."
-        );
+/// The client's one-paragraph refusal of a certificate: its title, then what failed, what it
+/// would mean, and what to do.
+pub fn refusal(failure: &CertFailure, cas: &TrustedCas, cx: &FailureContext<'_>) -> String {
+    let ca_file = cas.file.display().to_string();
+    let by_a_name_it_holds = match failure {
+        CertFailure::NameMismatch { holds, .. } => holds.first().and_then(|first| {
+            let mut other = cx.target.url.clone();
+            let host = if first.parse::<std::net::Ipv6Addr>().is_ok() {
+                format!("[{first}]")
+            } else {
+                first.to_string()
+            };
+            other.set_host(Some(&host)).ok().map(|()| other.to_string())
+        }),
+        _ => None,
     };
-    let mut other = cx.target.url.clone();
-    let host = if first.contains(':') {
-        format!("[{first}]")
-    } else {
-        first.to_string()
-    };
-    let suggestion = match other.set_host(Some(&host)) {
-        Ok(()) => format!("connect by a name it holds ({other})"),
-        Err(_) => "connect by a name it holds".to_string(),
-    };
-    format!(
-        "the server's certificate is for {}, but you asked for {expected}. A certificate proves only the names \
-         it holds: this could be another site's certificate, or a man-in-the-middle's. If you expected this \
-         server, {suggestion}, or give the server a certificate for {expected}.",
-        names.join(", ")
-    )
+    let words = failure.words(
+        "the server's certificate",
+        cas,
+        &Audience::Client {
+            ca_file: &ca_file,
+            by_a_name_it_holds,
+        },
+    );
+    format!("{}: {}", failure.title(), words.paragraph())
 }
 
-pub fn explain_timeout(cx: &Context<'_>) -> String {
+pub fn explain_timeout(cx: &FailureContext<'_>) -> String {
     let at = cx.target.authority();
     let secs = show_secs(cx.timeout);
     match (cx.connected, cx.target.tls) {
@@ -265,32 +238,6 @@ pub fn explain_timeout(cx: &Context<'_>) -> String {
             }
         ),
     }
-}
-
-/// rustls gives webpki's Debug form of each name (`DnsName("a.example")`, `IpAddress(0::1)`);
-/// no typed list exists, so the wrapper is taken off the text, and addresses are written the
-/// usual way.
-fn plain_names(presented: &[String]) -> Vec<String> {
-    presented
-        .iter()
-        .map(|n| {
-            if let Some(dns) = n
-                .strip_prefix("DnsName(\"")
-                .and_then(|s| s.strip_suffix("\")"))
-            {
-                dns.to_string()
-            } else if let Some(ip) = n
-                .strip_prefix("IpAddress(")
-                .and_then(|s| s.strip_suffix(')'))
-            {
-                ip.parse::<std::net::IpAddr>()
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_else(|_| ip.to_string())
-            } else {
-                n.clone()
-            }
-        })
-        .collect()
 }
 
 /// Every error of the chain. An `io::Error` is followed into the error it wraps (which may be
@@ -325,10 +272,21 @@ fn describe_chain(links: &[&(dyn Error + 'static)]) -> String {
     texts.join(": ")
 }
 
-fn show_unix(t: UnixTime) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t.as_secs() as i64)
-        .map(show_time)
-        .unwrap_or_else(|_| format!("{} seconds after 1970", t.as_secs()))
+/// An alert as RFC 8446 names it (`handshake_failure`), from rustls's name for it.
+fn alert_name(alert: &AlertDescription) -> String {
+    match alert.as_str() {
+        Some(name) => name
+            .chars()
+            .enumerate()
+            .fold(String::new(), |mut out, (i, c)| {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+                out
+            }),
+        None => format!("number {}", u8::from(*alert)),
+    }
 }
 
 fn show_secs(d: Duration) -> String {
@@ -355,16 +313,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_lose_webpki_debug_wrappers() {
-        let presented = [
-            "DnsName(\"www.example.com\")".to_string(),
-            "IpAddress(127.0.0.1)".to_string(),
-            "IpAddress(0::1)".to_string(),
-            "DirectoryName".to_string(),
-        ];
+    fn alerts_are_named_as_the_rfc_names_them() {
         assert_eq!(
-            plain_names(&presented),
-            ["www.example.com", "127.0.0.1", "::1", "DirectoryName"]
+            alert_name(&AlertDescription::HandshakeFailure),
+            "handshake_failure"
+        );
+        assert_eq!(
+            alert_name(&AlertDescription::CertificateRequired),
+            "certificate_required"
         );
     }
 }

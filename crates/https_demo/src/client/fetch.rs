@@ -8,15 +8,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use reqwest::Url;
 use reqwest::tls::TlsInfo;
 
 use super::diagnose;
-use crate::pki::inspect::CertSummary;
-use crate::tls::client::{self as trust, TrustedCas};
+pub use super::target::{DEFAULT_URL, Target};
+use crate::pki::inspect::{CertSummary, strict_warning};
+use rustls_pki_types::CertificateDer;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
-/// Where the demo's server listens.
-pub const DEFAULT_URL: &str = "https://localhost:8080/";
+use crate::tls::client as trust;
+use crate::tls::trust::{TrustedCas, ca_name};
 
 /// A secret message is a line of text; anything far longer is not the demo's server.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -36,53 +38,6 @@ pub struct Request {
     pub timeout: Duration,
 }
 
-/// The server, as the URL names it.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub url: Url,
-    /// The name the certificate must hold: a DNS name or an IP address, without brackets.
-    pub name: String,
-    pub port: u16,
-    pub tls: bool,
-}
-
-impl Target {
-    pub fn parse(url: &str) -> Result<Target> {
-        let url = Url::parse(url)
-            .map_err(|e| anyhow!("{url} is not a URL ({e}). Give one like {DEFAULT_URL}"))?;
-        let tls = match url.scheme() {
-            "https" => true,
-            "http" => false,
-            other => bail!(
-                "{url} uses {other}://; demo_client speaks https:// (and http://, to show the difference)"
-            ),
-        };
-        let Some(host) = url.host_str() else {
-            bail!("{url} names no server. Give one like {DEFAULT_URL}");
-        };
-        let name = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = url.port_or_known_default().unwrap_or(443);
-        Ok(Target {
-            url,
-            name,
-            port,
-            tls,
-        })
-    }
-
-    /// `host:port` as the URL writes it (`[::1]:8080`).
-    pub fn authority(&self) -> String {
-        format!(
-            "{}:{}",
-            self.url.host_str().unwrap_or(&self.name),
-            self.port
-        )
-    }
-}
-
 /// What the TLS layer proved about the server.
 #[derive(Clone, Debug)]
 pub struct Verified {
@@ -93,6 +48,8 @@ pub struct Verified {
     pub trusted: String,
     pub tls_version: Option<reqwest::tls::Version>,
     pub certificate: Option<CertSummary>,
+    /// What strict clients would refuse in the certificate and the CA that signed it.
+    pub strict_warning: Option<String>,
 }
 
 /// A secret message, and how it travelled.
@@ -168,19 +125,30 @@ impl Client {
     }
 
     pub async fn fetch(&self) -> Result<Fetched> {
-        let context = || diagnose::Context {
+        let context = |presented| diagnose::FailureContext {
             target: &self.target,
             cas: self.cas.as_ref(),
             timeout: self.timeout,
             connected: self.connected.load(Ordering::SeqCst),
+            presented,
         };
-        let mut response = self
+        let sent = self
             .http
             .get(self.target.url.clone())
             .header(reqwest::header::ACCEPT, ACCEPT)
             .send()
-            .await
-            .map_err(|e| anyhow!(diagnose::explain(&e, &context())))?;
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let presented = if diagnose::certificate_refused(&e) {
+                    self.presented_chain().await
+                } else {
+                    Vec::new()
+                };
+                bail!(diagnose::explain(&e, &context(&presented)));
+            }
+        };
         let status = response.status();
         let http_version = response.version();
         let remote = response.remote_addr();
@@ -206,7 +174,7 @@ impl Client {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => bail!(diagnose::explain(&e, &context())),
+                Err(e) => bail!(diagnose::explain(&e, &context(&[]))),
             }
         }
         let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
@@ -232,6 +200,31 @@ impl Client {
         })
     }
 
+    /// The chain the server presents, asked for once more after a refusal: reqwest keeps no
+    /// certificate of a failed handshake, and the refusal is worded from its facts (self-signed
+    /// or not, its names, its dates). The verdict is the same trust core's, through the witness
+    /// `--explain` uses; only the chain is kept.
+    async fn presented_chain(&self) -> Vec<CertificateDer<'static>> {
+        let Some(cas) = &self.cas else {
+            return Vec::new();
+        };
+        let (Ok(observed), Ok(name)) = (
+            trust::observed_config(cas, false),
+            crate::tls::trust::server_name(&self.target.name),
+        ) else {
+            return Vec::new();
+        };
+        let handshake = async {
+            let tcp = TcpStream::connect((self.target.name.as_str(), self.target.port)).await?;
+            TlsConnector::from(observed.config.clone())
+                .connect(name, tcp)
+                .await
+                .map(|_| ())
+        };
+        let _ = tokio::time::timeout(self.timeout, handshake).await;
+        observed.witness.seen().chain
+    }
+
     fn verified(&self, info: Option<&TlsInfo>) -> Option<Verified> {
         let cas = self.cas.as_ref()?;
         let certificate = info
@@ -240,8 +233,14 @@ impl Client {
         let signed_by = certificate
             .as_ref()
             .and_then(|c| cas.issuer_of(c))
-            .map(trust::ca_name);
+            .map(ca_name);
+        let strict_warning = certificate.as_ref().and_then(|c| {
+            let mut certs = vec![c];
+            certs.extend(cas.issuer_of(c));
+            strict_warning("this server's chain", &certs)
+        });
         Some(Verified {
+            strict_warning,
             ca_file: cas.file.clone(),
             signed_by,
             trusted: cas.names(),
@@ -288,6 +287,9 @@ impl Fetched {
                 ));
                 if let Some(cert) = &v.certificate {
                     out.push_str(&format!("The certificate says: {}\n", cert.sentence()));
+                }
+                if let Some(warning) = &v.strict_warning {
+                    out.push_str(&format!("Warning: {warning}\n"));
                 }
             }
         }
@@ -345,17 +347,6 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_name_what_the_certificate_must_hold() {
-        let t = Target::parse("https://[::1]:8443/x").unwrap();
-        assert_eq!((t.name.as_str(), t.port, t.tls), ("::1", 8443, true));
-        assert_eq!(t.authority(), "[::1]:8443");
-        let t = Target::parse("http://localhost/").unwrap();
-        assert_eq!((t.port, t.tls), (80, false));
-        let err = Target::parse("ftp://localhost/").unwrap_err().to_string();
-        assert!(err.contains("ftp://"), "{err}");
-    }
 
     #[test]
     fn control_characters_are_escaped() {

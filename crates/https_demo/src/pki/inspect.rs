@@ -33,6 +33,67 @@ pub struct CertSummary {
     pub key_usage: Vec<String>,
     pub extended_key_usage: Vec<String>,
     pub permitted: Vec<String>,
+    /// What strict clients would refuse in this certificate alone.
+    pub strict: Vec<StrictIssue>,
+}
+
+/// Something Python 3.13's default `ssl.VERIFY_X509_STRICT` and `openssl verify -x509_strict`
+/// refuse in a certificate that rustls, browsers and curl accept. The Real Python tutorial's
+/// `pki_helpers.py` makes a CA with the first four.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrictIssue {
+    /// Every certificate but a self-signed root must say which key signed it.
+    NoAuthorityKeyId,
+    /// A CA must name its own key, so that the certificates it signs can point at it.
+    NoSubjectKeyId,
+    /// A CA must say what its key may do (keyCertSign).
+    CaWithoutKeyUsage,
+    /// A CA's basicConstraints must be critical.
+    CaBasicConstraintsNotCritical,
+    /// A site's names belong in subjectAltName; its common name is not read.
+    NoSubjectAltName,
+}
+
+impl StrictIssue {
+    /// What is missing, in the words of the standard.
+    pub fn missing(self) -> &'static str {
+        match self {
+            StrictIssue::NoAuthorityKeyId => "no Authority Key Identifier",
+            StrictIssue::NoSubjectKeyId => "no Subject Key Identifier",
+            StrictIssue::CaWithoutKeyUsage => "no keyUsage",
+            StrictIssue::CaBasicConstraintsNotCritical => "a basicConstraints not marked critical",
+            StrictIssue::NoSubjectAltName => "no subjectAltName",
+        }
+    }
+}
+
+/// Which clients refuse such a certificate.
+pub const STRICT_CLIENTS: &str = "Python 3.13 and later (ssl.VERIFY_X509_STRICT, on by default) and `openssl \
+     verify -x509_strict`";
+
+/// The warning for a chain that verifies, when strict clients would refuse it: each
+/// certificate's missing extensions, named, and the clients. `None` when none is missing.
+pub fn strict_warning(what: &str, certs: &[&CertSummary]) -> Option<String> {
+    let found: Vec<String> = certs
+        .iter()
+        .filter(|c| !c.strict.is_empty())
+        .map(|c| {
+            let what: Vec<&str> = c.strict.iter().map(|i| i.missing()).collect();
+            let what = match what.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => what.join(""),
+            };
+            format!("{} has {what}", c.called())
+        })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Strict clients would refuse {what}: {}. {STRICT_CLIENTS} refuse it; rustls, browsers and curl \
+         accept it. Certificates made with demo_pki (ca, csr, sign) have all of these.",
+        found.join("; ")
+    ))
 }
 
 impl CertSummary {
@@ -108,16 +169,23 @@ impl CertSummary {
             key_usage,
             extended_key_usage,
             permitted,
+            strict: strict_issues(&cert),
         })
+    }
+
+    /// How a message calls it: "the CA certificate Tutorial CA", "the certificate for localhost".
+    pub fn called(&self) -> String {
+        let first = self.names.first().map(|n| plain_name(n)).unwrap_or("?");
+        if self.is_ca {
+            format!("the CA certificate {first}")
+        } else {
+            format!("the certificate for {first}")
+        }
     }
 
     /// "From A to B I am X according to Y".
     pub fn sentence(&self) -> String {
-        let names: Vec<&str> = self
-            .names
-            .iter()
-            .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-            .collect();
+        let names: Vec<&str> = self.names.iter().map(|n| plain_name(n)).collect();
         format!(
             "From {} to {} I am {} according to {}.",
             show_time(self.not_before),
@@ -187,6 +255,44 @@ impl CertSummary {
     }
 }
 
+/// A name as people write it: "DNS:localhost" is localhost, "IP:::1" is ::1.
+pub fn plain_name(name: &str) -> &str {
+    name.trim_start_matches("DNS:").trim_start_matches("IP:")
+}
+
+/// What strict clients refuse in `cert` alone (RFC 5280's MUSTs that OpenSSL's strict mode
+/// enforces).
+fn strict_issues(cert: &X509Certificate<'_>) -> Vec<StrictIssue> {
+    let has = |oid| cert.get_extension_unique(oid).ok().flatten().is_some();
+    let (aki, ski, ku, san) = (
+        has(&x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER),
+        has(&x509_parser::oid_registry::OID_X509_EXT_SUBJECT_KEY_IDENTIFIER),
+        has(&x509_parser::oid_registry::OID_X509_EXT_KEY_USAGE),
+        has(&x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME),
+    );
+    let bc = cert.basic_constraints().ok().flatten();
+    let is_ca = bc.as_ref().is_some_and(|b| b.value.ca);
+    let self_issued = cert.subject() == cert.issuer();
+    let mut issues = Vec::new();
+    if !aki && !self_issued {
+        issues.push(StrictIssue::NoAuthorityKeyId);
+    }
+    if is_ca {
+        if !ski {
+            issues.push(StrictIssue::NoSubjectKeyId);
+        }
+        if !ku {
+            issues.push(StrictIssue::CaWithoutKeyUsage);
+        }
+        if bc.is_some_and(|b| !b.critical) {
+            issues.push(StrictIssue::CaBasicConstraintsNotCritical);
+        }
+    } else if !san {
+        issues.push(StrictIssue::NoSubjectAltName);
+    }
+    issues
+}
+
 /// The inspect command: every certificate of a chain in order, or a CSR.
 pub fn inspect_pem(text: &str, shown: &str) -> Result<String> {
     use rustls_pki_types::pem::{PemObject, SectionKind};
@@ -217,6 +323,9 @@ pub fn inspect_pem(text: &str, shown: &str) -> Result<String> {
                     .map_err(|e| anyhow!("{shown}, certificate {n}: {e}"))?;
                 let _ = writeln!(out, "Certificate {n} of {certs} in {shown}:");
                 out.push_str(&summary.render());
+                if let Some(warning) = strict_warning("this certificate", &[&summary]) {
+                    let _ = writeln!(out, "  {warning}");
+                }
             }
             SectionKind::Csr => out.push_str(&describe_csr(der, shown)?),
             other => {
@@ -249,10 +358,7 @@ fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
         }
     };
     let mut out = format!("Certificate request in {shown}:\n");
-    let plain: Vec<&str> = names
-        .iter()
-        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-        .collect();
+    let plain: Vec<&str> = names.iter().map(|n| plain_name(n)).collect();
     let who = if plain.is_empty() {
         short_name(&info.subject)
     } else {

@@ -3,8 +3,8 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::explain::hello::{self, ClientHello};
-use crate::explain::names;
+use crate::wire::hello::{self, ClientHello};
+use crate::wire::iana as names;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionFacts {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::facts::ConnectionFacts;
-use crate::explain::names;
+use crate::wire::iana as names;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

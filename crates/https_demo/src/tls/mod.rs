@@ -1,8 +1,15 @@
 //! The rustls configurations: the one place that says what each side trusts and offers.
+//!
+//! - [`trust`]: the trust core, CA file to verifier, and the offline verdict.
+//! - [`failure`]: what a refusal means, classified once.
+//! - [`client`] and [`server`]: the configurations each side offers.
+//! - [`witness`]: what `demo_client --explain` watches through.
 
 pub mod client;
-pub mod observe;
+pub mod failure;
 pub mod server;
+pub mod trust;
+pub mod witness;
 
 use std::sync::Arc;
 

@@ -117,12 +117,8 @@ pub fn server_config(
 /// Whether the chain leads to the CA in `ca_path` for the certificate's first name, as
 /// demo_client will check it. Returns a warning to show when it does not.
 pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
-    let shown = ca_path.display().to_string();
-    let roots = match std::fs::read_to_string(ca_path)
-        .map_err(anyhow::Error::from)
-        .and_then(|text| certificates_from_pem(&text, &shown))
-    {
-        Ok(roots) => roots,
+    let cas = match super::trust::TrustedCas::load(ca_path) {
+        Ok(cas) => cas,
         Err(e) => {
             return Some(format!(
                 "cannot check that clients will trust this certificate: {e:#}"
@@ -130,20 +126,25 @@ pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
         }
     };
     let name = identity.leaf.names.first()?;
-    let name = name.trim_start_matches("DNS:").trim_start_matches("IP:");
-    match verify::verify_chain(&identity.chain, &roots, name) {
-        Ok(()) => None,
+    let name = crate::pki::inspect::plain_name(name);
+    let verdict = super::trust::server_name(name).and_then(|name| {
+        super::trust::verify_chain(
+            &cas,
+            &identity.chain,
+            &name,
+            rustls_pki_types::UnixTime::now(),
+        )
+    });
+    match verdict {
+        Ok(Ok(())) => None,
         // Dates were checked (or deliberately allowed) by load_identity.
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::Expired
-            | rustls::CertificateError::ExpiredContext { .. }
-            | rustls::CertificateError::NotValidYet
-            | rustls::CertificateError::NotValidYetContext { .. },
-        )) => None,
+        Ok(Err(f)) if f.kind().check() == super::failure::Check::Dates => None,
+        Ok(Err(f)) => Some(format!(
+            "demo_client will refuse this server: {}",
+            verify::refusal(&f, "this server's certificate", &cas)
+        )),
         Err(e) => Some(format!(
-            "demo_client will refuse this server: {}. Make a matching set with: {}",
-            verify::explain(&e, &identity.leaf, name, &shown),
-            layout::REGENERATE
+            "cannot check that clients will trust this certificate: {e:#}"
         )),
     }
 }

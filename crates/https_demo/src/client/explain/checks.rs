@@ -6,13 +6,14 @@
 //! (`WebPkiServerVerifier::verify_server_cert`), and later the server's handshake signature.
 //! So a failed check means every check before it passed, and those after it never ran.
 
-use rustls::{CertificateError, SignatureScheme};
+use rustls::SignatureScheme;
 use time::OffsetDateTime;
 
 use super::story::{ChainCertificate, Check, Outcome};
-use crate::pki::inspect::{CertSummary, show_time};
-use crate::tls::client::{TrustedCas, ca_name};
-use crate::tls::observe::Seen;
+use crate::pki::inspect::{CertSummary, plain_name, show_time, strict_warning};
+use crate::tls::failure::{self, Audience, CertFailure, Presented};
+use crate::tls::trust::{TrustedCas, ca_name};
+use crate::tls::witness::Seen;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -35,12 +36,30 @@ const ORDER: [Kind; 7] = [
     Kind::KeyPossession,
 ];
 
+/// The check of step 4 a classified failure belongs to; `None` when the certificates could not
+/// even be read, so that no check ran.
+fn kind_of(check: failure::Check) -> Option<Kind> {
+    Some(match check {
+        failure::Check::Encoding => return None,
+        failure::Check::Dates => Kind::Dates,
+        failure::Check::Usage => Kind::Usage,
+        failure::Check::Chain => Kind::Chain,
+        failure::Check::Signatures => Kind::Signatures,
+        failure::Check::NameConstraints => Kind::NameConstraints,
+        failure::Check::Name => Kind::Name,
+    })
+}
+
 /// What step 4 shows, from what the verifier saw.
 pub struct Verdict {
     pub outcome: Outcome,
     pub chain: Vec<ChainCertificate>,
     pub checks: Vec<Check>,
     pub trusted_ca: Option<String>,
+    /// The classified failure of the certificate, when it was refused.
+    pub failure: Option<CertFailure>,
+    /// When it verified: what strict clients would still refuse in the chain.
+    pub strict_warning: Option<String>,
 }
 
 pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) -> Verdict {
@@ -69,15 +88,42 @@ pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) 
         signature: seen.handshake_signature.as_ref().map(|(s, _)| *s),
         tls12,
     };
-    // Which check failed, if one did, and the error text when it is none of ours.
-    let (failed, other) = match (&seen.verdict, &seen.handshake_signature) {
-        (Some(Err(e)), _) => match failed_check(e) {
+    // Which check failed, if one did: the classification's, or the server's signature. A
+    // failure that belongs to no check (the certificates could not be read) is shown first.
+    let failure = match &seen.verdict {
+        Some(Err(e)) => Some(
+            CertFailure::classify(
+                e,
+                &Presented {
+                    chain: &seen.chain,
+                    name: &facts.name,
+                    cas,
+                },
+            )
+            .unwrap_or(CertFailure::Other { why: None }),
+        ),
+        _ => None,
+    };
+    let failure_words = failure.as_ref().map(|f| {
+        let ca_file = cas.file.display().to_string();
+        let words = f.words(
+            "the server's certificate",
+            cas,
+            &Audience::Client {
+                ca_file: &ca_file,
+                by_a_name_it_holds: None,
+            },
+        );
+        format!("{}: {} {}", f.title(), words.what, words.meaning)
+    });
+    let (failed, other) = match (&failure, &seen.verdict, &seen.handshake_signature) {
+        (Some(f), _, _) => match kind_of(f.kind().check()) {
             Some(kind) => (Some(kind), None),
-            None => (None, Some(e.to_string())),
+            None => (None, failure_words.clone()),
         },
-        (Some(Ok(())), Some((_, Err(_)))) => (Some(Kind::KeyPossession), None),
-        (Some(Ok(())), _) => (None, None),
-        (None, _) => (None, Some("the server sent no certificate".to_string())),
+        (None, Some(Ok(())), Some((_, Err(_)))) => (Some(Kind::KeyPossession), None),
+        (None, Some(_), _) => (None, None),
+        (None, None, _) => (None, Some("the server sent no certificate".to_string())),
     };
     // The handshake may stop between the certificate and the server's signature.
     let signed = seen.handshake_signature.is_some();
@@ -98,7 +144,8 @@ pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) 
                 detail: match outcome {
                     Outcome::NotChecked => "not checked: the handshake stopped before it".into(),
                     Outcome::Passed => facts.passed(kind),
-                    Outcome::Failed => facts.failed(kind),
+                    Outcome::Failed if kind == Kind::KeyPossession => facts.key_not_held(),
+                    Outcome::Failed => failure_words.clone().unwrap_or_default(),
                 },
             }
         })
@@ -123,40 +170,16 @@ pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) 
         chain,
         checks,
         trusted_ca: ca.map(ca_name),
+        strict_warning: match (&outcome, &failure) {
+            (Outcome::Passed, None) => {
+                let mut certs: Vec<&CertSummary> = summaries.iter().collect();
+                certs.extend(ca);
+                strict_warning("this server's chain", &certs)
+            }
+            _ => None,
+        },
+        failure,
     }
-}
-
-// rustls 0.23 still maps webpki's deprecated UnsupportedSignatureAlgorithm to its own
-// deprecated variant (webpki/mod.rs, `pki_error`), so it can still arrive.
-#[allow(deprecated)]
-fn failed_check(e: &rustls::Error) -> Option<Kind> {
-    let rustls::Error::InvalidCertificate(cert) = e else {
-        return None;
-    };
-    Some(match cert {
-        CertificateError::Expired
-        | CertificateError::ExpiredContext { .. }
-        | CertificateError::NotValidYet
-        | CertificateError::NotValidYetContext { .. } => Kind::Dates,
-        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            Kind::Usage
-        }
-        CertificateError::UnknownIssuer => Kind::Chain,
-        CertificateError::BadSignature
-        | CertificateError::UnsupportedSignatureAlgorithm
-        | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            Kind::Signatures
-        }
-        // webpki's NameConstraintViolation reaches rustls only as an opaque "other" error.
-        CertificateError::Other(other) if other.to_string().contains("NameConstraint") => {
-            Kind::NameConstraints
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            Kind::Name
-        }
-        _ => return None,
-    })
 }
 
 /// The values the sentences are made of.
@@ -315,79 +338,20 @@ impl Facts<'_> {
                     "CertificateVerify"
                 },
                 self.signature
-                    .map(|s| crate::explain::names::signature_scheme(u16::from(s)))
+                    .map(|s| crate::wire::iana::signature_scheme(u16::from(s)))
                     .unwrap_or_default()
             ),
         }
     }
 
-    fn failed(&self, kind: Kind) -> String {
-        match kind {
-            Kind::Dates => {
-                let outside = self
-                    .certs
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| self.now < c.not_before || self.now > c.not_after);
-                match outside {
-                    Some((i, c)) => format!(
-                        "It is {}, outside the dates of {} ({}).",
-                        show_time(self.now),
-                        self.who(i),
-                        self.dates(c)
-                    ),
-                    None => format!("A certificate is not valid at {}.", show_time(self.now)),
-                }
-            }
-            Kind::Usage => format!(
-                "The certificate's extended key usage is {}: it lacks serverAuth, so it is not meant for a TLS \
-                 server.",
-                self.certs
-                    .first()
-                    .map(|c| c.extended_key_usage.join(", "))
-                    .unwrap_or_default()
+    fn key_not_held(&self) -> String {
+        match self.signature {
+            Some(s) => format!(
+                "The server's handshake signature ({}) does not verify with its certificate's public key: \
+                 it does not hold the certificate's private key.",
+                crate::wire::iana::signature_scheme(u16::from(s))
             ),
-            Kind::Chain => {
-                let top = self.certs.last();
-                format!(
-                    "{} was issued by {}, which is not a CA in {} (it holds only {}).",
-                    self.who(self.certs.len().saturating_sub(1)),
-                    top.map(|c| c.issuer_name.clone()).unwrap_or_default(),
-                    self.ca_file(),
-                    self.cas.names()
-                )
-            }
-            Kind::Signatures => format!(
-                "{} names {} as its issuer, but its signature ({}) does not verify with that CA's key from {}.",
-                self.who(self.certs.len().saturating_sub(1)),
-                self.ca(),
-                self.certs
-                    .last()
-                    .map(|c| c.signature.clone())
-                    .unwrap_or_default(),
-                self.ca_file()
-            ),
-            Kind::NameConstraints => format!(
-                "{} may vouch only for {}, and the certificate names {}.",
-                self.ca(),
-                self.ca
-                    .map(|c| plain(&c.permitted).join(", "))
-                    .unwrap_or_default(),
-                self.site_names()
-            ),
-            Kind::Name => format!(
-                "You asked for {}; the certificate holds only {}.",
-                self.name,
-                self.site_names()
-            ),
-            Kind::KeyPossession => match self.signature {
-                Some(s) => format!(
-                    "The server's handshake signature ({}) does not verify with its certificate's public key: \
-                     it does not hold the certificate's private key.",
-                    crate::explain::names::signature_scheme(u16::from(s))
-                ),
-                None => String::new(),
-            },
+            None => String::new(),
         }
     }
 }
@@ -396,10 +360,7 @@ fn first_name(c: &CertSummary) -> &str {
     plain(&c.names).first().copied().unwrap_or("the server")
 }
 
-/// "DNS:localhost" as people write it: localhost.
+/// The names as people write them: localhost, ::1.
 fn plain(names: &[String]) -> Vec<&str> {
-    names
-        .iter()
-        .map(|n| n.trim_start_matches("DNS:").trim_start_matches("IP:"))
-        .collect()
+    names.iter().map(|n| plain_name(n)).collect()
 }

@@ -3,8 +3,8 @@
 //! noise without the session keys.
 
 use super::story::{Eavesdropper, SeenRecord, Story};
-use crate::explain::flight;
-use crate::explain::wire::{Snapshot, Way};
+use crate::wire::flight;
+use crate::wire::recording::{Snapshot, Way};
 
 /// What was readable on the path, and what was not, from the recorded bytes and the story so
 /// far; `path` is the URL's path, which only the encrypted request carried.

@@ -104,7 +104,7 @@ fn client_hello(c: &ClientHelloStep) -> String {
     out
 }
 
-fn hello_fields(out: &mut String, h: &crate::explain::hello::ClientHello) {
+fn hello_fields(out: &mut String, h: &crate::wire::hello::ClientHello) {
     let list = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()
@@ -227,6 +227,9 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
             "     ",
             "            ",
         ));
+    }
+    if let Some(warning) = &c.strict_warning {
+        out.push_str(&wrap(&format!("Warning: {warning}"), "   "));
     }
     out
 }

@@ -17,14 +17,16 @@ use tokio_rustls::client::TlsStream;
 use super::http::{self, Fetch};
 use super::story::*;
 use super::{checks, eavesdropper};
-use crate::client::diagnose::{self, Context};
-use crate::client::fetch::{MAX_BODY, Request, Target, printable, truncate};
-use crate::explain::flight::{self, ClearMessage};
-use crate::explain::hello;
-use crate::explain::names;
-use crate::explain::wire::{Snapshot, Way, Wire};
+use crate::client::diagnose::{self, FailureContext};
+use crate::client::fetch::{MAX_BODY, Request, printable, truncate};
+use crate::client::target::Target;
 use crate::pki::validity;
-use crate::tls::client::{self as trust, Observed, TrustedCas};
+use crate::tls::client::{self as trust, Observed};
+use crate::tls::trust::TrustedCas;
+use crate::wire::flight::{self, ClearMessage};
+use crate::wire::hello;
+use crate::wire::iana;
+use crate::wire::recording::{Snapshot, Way, Wire};
 
 /// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
 /// sends more is still counted, only not kept.
@@ -77,6 +79,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
         deadline: tokio::time::Instant::now() + req.timeout,
         wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
         handshake_end: (0, 0),
+        presented: Vec::new(),
     };
     run.go(server_name).await;
     Ok(run.story)
@@ -92,6 +95,8 @@ struct Run {
     wire: Wire,
     /// Bytes sent and received when the handshake ended: what follows is the HTTP exchange.
     handshake_end: (u64, u64),
+    /// The chain the server presented, as the witness saw it.
+    presented: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 /// The story stopped; the failure is in it.
@@ -114,12 +119,13 @@ impl Run {
         .await;
     }
 
-    fn context(&self, connected: bool) -> Context<'_> {
-        Context {
+    fn context(&self, connected: bool) -> FailureContext<'_> {
+        FailureContext {
             target: &self.target,
             cas: Some(&self.cas),
             timeout: self.timeout,
             connected,
+            presented: &self.presented,
         }
     }
 
@@ -193,7 +199,7 @@ impl Run {
         &mut self,
         tcp: TcpStream,
         server_name: ServerName<'static>,
-    ) -> Result<TlsStream<crate::explain::wire::Recorded<TcpStream>>, Stop> {
+    ) -> Result<TlsStream<crate::wire::recording::Recorded<TcpStream>>, Stop> {
         let connector = TlsConnector::from(self.observed.config.clone());
         let result = timeout_at(
             self.deadline,
@@ -281,13 +287,13 @@ impl Run {
             // TLS 1.2 names the group in ServerKeyExchange, which only rustls has read for us.
             let group = hello.group.clone().or_else(|| {
                 conn.and_then(|c| c.negotiated_key_exchange_group())
-                    .map(|g| names::group(u16::from(g.name())))
+                    .map(|g| iana::group(u16::from(g.name())))
             });
             self.story.server_hello = Some(ServerHelloStep {
                 at_micros: at,
                 bytes,
-                post_quantum: group.as_deref().is_some_and(names::is_post_quantum),
-                group_explained: group.as_deref().map(names::explain_group),
+                post_quantum: group.as_deref().is_some_and(iana::is_post_quantum),
+                group_explained: group.as_deref().map(iana::explain_group),
                 group,
                 hello,
                 retry,
@@ -295,6 +301,7 @@ impl Run {
         }
 
         let seen = self.observed.witness.seen();
+        self.presented = seen.chain.clone();
         if seen.verdict.is_some() {
             let verdict = checks::verdict(&seen, &self.cas, validity::now(), tls12);
             self.story.certificate = Some(CertificateStep {
@@ -307,6 +314,8 @@ impl Run {
                 chain: verdict.chain,
                 checks: verdict.checks,
                 trusted_ca: verdict.trusted_ca,
+                failure: verdict.failure.as_ref().map(|f| f.code()),
+                strict_warning: verdict.strict_warning,
             });
         }
 
@@ -328,7 +337,7 @@ impl Run {
         }
         let suite = conn
             .negotiated_cipher_suite()
-            .map(|s| names::cipher_suite(u16::from(s.suite())))
+            .map(|s| iana::cipher_suite(u16::from(s.suite())))
             .unwrap_or_default();
         self.story.keys = Some(Keys {
             group: server_hello.group.clone(),
@@ -347,7 +356,7 @@ impl Run {
     /// Step 6: one GET over the verified TLS stream, HTTP/2 or HTTP/1.1 as ALPN chose.
     async fn exchange(
         &mut self,
-        tls: TlsStream<crate::explain::wire::Recorded<TcpStream>>,
+        tls: TlsStream<crate::wire::recording::Recorded<TcpStream>>,
     ) -> Result<(), Stop> {
         let alpn = tls
             .get_ref()

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::explain::flight::ClearMessage;
-use crate::explain::hello::{ClientHello, ServerHello};
+use crate::wire::flight::ClearMessage;
+use crate::wire::hello::{ClientHello, ServerHello};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Story {
@@ -90,6 +90,12 @@ pub struct CertificateStep {
     pub checks: Vec<Check>,
     /// The CA of the trusted file that the chain leads to.
     pub trusted_ca: Option<String>,
+    /// The failure's stable name (`expired`, `self_signed`, ...) when the certificate was
+    /// refused: the same classification as demo_client's and `demo_pki verify`'s.
+    pub failure: Option<&'static str>,
+    /// When it verified: what strict clients (Python 3.13, `openssl verify -x509_strict`) would
+    /// still refuse in the chain.
+    pub strict_warning: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
 
-use super::names;
+use super::iana;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ClientHello {
@@ -91,12 +91,8 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
         return Err("the first handshake message is not a ClientHello".into());
     };
     let mut hello = ClientHello {
-        versions: vec![names::version(ch.version.0)],
-        cipher_suites: ch
-            .ciphers
-            .iter()
-            .map(|c| names::cipher_suite(c.0))
-            .collect(),
+        versions: vec![iana::version(ch.version.0)],
+        cipher_suites: ch.ciphers.iter().map(|c| iana::cipher_suite(c.0)).collect(),
         random: hex(ch.random),
         ..Default::default()
     };
@@ -105,14 +101,14 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
     for ext in extensions {
         match ext {
             TlsExtension::SupportedVersions(v) => {
-                hello.versions = v.iter().map(|v| names::version(v.0)).collect()
+                hello.versions = v.iter().map(|v| iana::version(v.0)).collect()
             }
             TlsExtension::EllipticCurves(groups) => {
-                hello.groups = groups.iter().map(|g| names::group(g.0)).collect()
+                hello.groups = groups.iter().map(|g| iana::group(g.0)).collect()
             }
             TlsExtension::SignatureAlgorithms(algs) => {
                 hello.signature_algorithms =
-                    algs.iter().map(|a| names::signature_scheme(*a)).collect()
+                    algs.iter().map(|a| iana::signature_scheme(*a)).collect()
             }
             TlsExtension::SNI(names) => {
                 hello.sni = names
@@ -128,7 +124,7 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
             TlsExtension::KeyShare(data) if data.len() >= 2 => {
                 hello.key_shares = key_share_entries(&data[2..])
                     .into_iter()
-                    .map(|(g, len)| format!("{} ({len} bytes)", names::group(g)))
+                    .map(|(g, len)| format!("{} ({len} bytes)", iana::group(g)))
                     .collect();
             }
             _ => {}
@@ -145,8 +141,8 @@ pub fn parse_server_hello(wire: &[u8]) -> Result<ServerHello, String> {
         return Err("the first handshake message from the server is not a ServerHello".into());
     };
     let mut hello = ServerHello {
-        version: names::version(sh.version.0),
-        cipher_suite: names::cipher_suite(sh.cipher.0),
+        version: iana::version(sh.version.0),
+        cipher_suite: iana::cipher_suite(sh.cipher.0),
         random: hex(sh.random),
         hello_retry_request: sh.random == HRR_RANDOM,
         group: None,
@@ -156,10 +152,10 @@ pub fn parse_server_hello(wire: &[u8]) -> Result<ServerHello, String> {
     for ext in extensions {
         match ext {
             TlsExtension::SupportedVersions(v) if !v.is_empty() => {
-                hello.version = names::version(v[0].0)
+                hello.version = iana::version(v[0].0)
             }
             TlsExtension::KeyShare(data) if data.len() >= 2 => {
-                hello.group = Some(names::group(u16::from_be_bytes([data[0], data[1]])));
+                hello.group = Some(iana::group(u16::from_be_bytes([data[0], data[1]])));
             }
             _ => {}
         }
