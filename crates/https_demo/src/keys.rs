@@ -136,7 +136,10 @@ pub fn load(
         ),
         "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
             PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| {
-                anyhow!("{shown} holds a damaged {label} block ({e}); make the key again")
+                anyhow!(
+                    "{shown} holds a damaged {label} block: {}. Make the key again",
+                    crate::pki::pem_error_words(&e)
+                )
             })
         }
         "CERTIFICATE" | "CERTIFICATE REQUEST" => bail!(
