@@ -966,15 +966,17 @@ fn demo_set() -> TempDir {
 #[track_caller]
 fn refused_without_change(dir: &Path, line: &str, needles: &[&str]) -> String {
     let before = snapshot(dir);
-    let stderr = demo_pki(dir, words(line)).fails_with(needles);
-    assert!(
-        stderr.contains("Nothing was written") || stderr.contains("Nothing was changed"),
-        "{stderr}"
-    );
+    let run = demo_pki(dir, words(line));
+    // Files first: what is lost matters more than what is said.
     assert_eq!(
         snapshot(dir),
         before,
-        "demo_pki {line} failed but changed files"
+        "demo_pki {line} changed files: {run:?}"
+    );
+    let stderr = run.fails_with(needles);
+    assert!(
+        stderr.contains("Nothing was written") || stderr.contains("Nothing was changed"),
+        "{stderr}"
     );
     stderr
 }
