@@ -991,23 +991,39 @@ fn demo_force_changes_nothing_when_the_reminder_cannot_be_written() {
     write(d, &format!("{PASSPHRASE}/inside"), "x");
     refused_without_change(d, "demo --root . --force", &[PASSPHRASE, "is a folder"]);
 
-    // The issue's own case, a folder that is not writable (root writes anyway: not as root).
-    if running_as_root() {
-        eprintln!("the read-only folder case is skipped: running as root");
-        return;
-    }
+    // The issue's own case: a folder that is not writable. Root writes there anyway, so as root
+    // the command runs as nobody (setpriv), on a set that nobody owns.
     use std::os::unix::fs::PermissionsExt;
     let set = demo_set();
     let d = set.path();
+    let cmd = if running_as_root() {
+        const NOBODY: u32 = 65534;
+        for path in std::iter::once(d.to_path_buf()).chain(snapshot(d).keys().map(|f| d.join(f))) {
+            std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        for folder in ["certificates", "ca_certificates_for_client", "secret"] {
+            std::os::unix::fs::chown(d.join(folder), Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_demo_pki"))
+            .args(words("demo --root . --force"))
+            .current_dir(d);
+        cmd
+    } else {
+        demo_pki_cmd(d, words("demo --root . --force"))
+    };
     let secret = d.join("secret");
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o500)).unwrap();
-    let stderr = refused_without_change(
-        d,
-        "demo --root . --force",
-        &["cannot write ./secret/reminder.txt: permission denied"],
-    );
-    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    let before = snapshot(d);
+    let run = run(cmd);
+    assert_eq!(snapshot(d), before, "demo --force changed files: {run:?}");
+    let stderr = run.fails_with(&[
+        "cannot write ./secret/reminder.txt: permission denied",
+        "Nothing was changed",
+    ]);
     assert!(!stderr.contains("os error"), "{stderr}");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
 }
 
 #[test]
@@ -1148,6 +1164,9 @@ fn damaged_pem_is_described_in_words() {
     write(d, "cut_key.pem", &key[..key.len() / 2]);
     let stars = cert.replacen("MII", "M*I", 1);
     write(d, "stars.pem", stars);
+    let ca_key = fs::read_to_string(d.join("ca_private_key.pem")).unwrap();
+    write(d, "cut_ca_key.pem", &ca_key[..ca_key.len() / 2]);
+    write(d, "stars_ca_key.pem", ca_key.replacen("MI", "M*", 1));
     for (line, needle) in [
         (
             "inspect cut.pem",
@@ -1162,6 +1181,14 @@ fn damaged_pem_is_described_in_words() {
             "a -----BEGIN PRIVATE KEY----- line has no -----END PRIVATE KEY----- line after it",
         ),
         ("inspect stars.pem", "is not valid base64"),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-key cut_ca_key.pem --out o.pem",
+            "a -----BEGIN ENCRYPTED PRIVATE KEY----- line has no -----END ENCRYPTED PRIVATE KEY----- line",
+        ),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-key stars_ca_key.pem --out o.pem",
+            "is not valid base64",
+        ),
     ] {
         let stderr = pki.refuses(line, &[needle]);
         assert!(!stderr.contains("[6"), "byte arrays in: {stderr}");

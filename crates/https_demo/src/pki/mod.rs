@@ -44,6 +44,10 @@ pub fn certificates_from_pem(
     Ok(certs)
 }
 
+/// The words for a PEM block whose base64 does not decode.
+pub(crate) const BASE64_DAMAGED: &str = "the text between its -----BEGIN and -----END lines is not valid base64 \
+     (a stray character, or a line cut or changed)";
+
 /// A PEM parsing error in words. pki-types' own text prints the markers as byte arrays
 /// ("missing section end marker: [67, 69, 82, ...]").
 pub fn pem_error_words(e: &rustls_pki_types::pem::Error) -> String {
@@ -65,11 +69,7 @@ pub fn pem_error_words(e: &rustls_pki_types::pem::Error) -> String {
                 "the line \"{line}\" starts a PEM block but is not of the form -----BEGIN LABEL-----"
             )
         }
-        Error::Base64Decode(_) => {
-            "the text between its -----BEGIN and -----END lines is not valid base64 (a stray character, \
-             or a line cut or changed)"
-                .into()
-        }
+        Error::Base64Decode(_) => BASE64_DAMAGED.into(),
         Error::SectionTooLarge => "one of its PEM blocks is larger than 256 MB".into(),
         Error::NoItemsFound => "it holds no PEM block of the kind wanted".into(),
         Error::Io(e) => format!("it could not be read ({e})"),
