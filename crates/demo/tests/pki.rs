@@ -648,11 +648,11 @@ fn existing_outputs_are_kept_unless_force() {
 
     // The whole demo set.
     let set = tempfile::tempdir().unwrap();
-    demo_pki(set.path(), ["demo"]).ok();
+    demo_pki(set.path(), words("demo --root .")).ok();
     let before = snapshot(set.path());
-    demo_pki(set.path(), ["demo"]).fails_with(&["already exists", "--force"]);
+    demo_pki(set.path(), words("demo --root .")).fails_with(&["already exists", "--force"]);
     assert_eq!(snapshot(set.path()), before);
-    demo_pki(set.path(), words("demo --force")).ok();
+    demo_pki(set.path(), words("demo --root . --force")).ok();
     let after = snapshot(set.path());
     assert_eq!(
         after.keys().collect::<Vec<_>>(),
@@ -791,7 +791,7 @@ fn no_passphrase_and_no_terminal_is_refused_at_once() {
         &[
             "no passphrase for the new CA key k.pem",
             "--passphrase-file",
-            "DEMO_PKI_PASSPHRASE",
+            "DEMO_PKI_CA_PASSPHRASE",
         ],
     );
     pki.refuses(
@@ -942,4 +942,374 @@ fn help_lists_every_subcommand_with_a_one_line_explanation() {
         );
         demo_pki(Path::new("."), ["help", command]).ok();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9: nothing lost, nothing read without a bound
+
+/// A fresh demo set made with `demo --root .` in a temporary folder.
+fn demo_set() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    demo_pki(dir.path(), words("demo --root .")).ok();
+    dir
+}
+
+/// Runs `demo_pki LINE` in `dir`, expects it to fail naming every one of `needles` and saying
+/// that nothing was written or changed, and checks that no file under `dir` changed.
+#[track_caller]
+fn refused_without_change(dir: &Path, line: &str, needles: &[&str]) -> String {
+    let before = snapshot(dir);
+    let run = demo_pki(dir, words(line));
+    // Files first: what is lost matters more than what is said.
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "demo_pki {line} changed files: {run:?}"
+    );
+    let stderr = run.fails_with(needles);
+    assert!(
+        stderr.contains("Nothing was written") || stderr.contains("Nothing was changed"),
+        "{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn demo_force_changes_nothing_when_the_reminder_cannot_be_written() {
+    // A reminder path that cannot be written, even by root: it is a folder (with a file in it).
+    let set = demo_set();
+    let d = set.path();
+    fs::remove_file(d.join(PASSPHRASE)).unwrap();
+    fs::create_dir(d.join(PASSPHRASE)).unwrap();
+    write(d, &format!("{PASSPHRASE}/inside"), "x");
+    refused_without_change(d, "demo --root . --force", &[PASSPHRASE, "is a folder"]);
+
+    // The issue's own case: a folder that is not writable. Root writes there anyway, so as root
+    // the command runs as nobody (setpriv), on a set that nobody owns.
+    use std::os::unix::fs::PermissionsExt;
+    let set = demo_set();
+    let d = set.path();
+    let cmd = if running_as_root() {
+        const NOBODY: u32 = 65534;
+        for path in std::iter::once(d.to_path_buf()).chain(snapshot(d).keys().map(|f| d.join(f))) {
+            std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        for folder in ["certificates", "ca_certificates_for_client", "secret"] {
+            std::os::unix::fs::chown(d.join(folder), Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_demo_pki"))
+            .args(words("demo --root . --force"))
+            .current_dir(d);
+        cmd
+    } else {
+        demo_pki_cmd(d, words("demo --root . --force"))
+    };
+    let secret = d.join("secret");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o500)).unwrap();
+    let before = snapshot(d);
+    let run = run(cmd);
+    assert_eq!(snapshot(d), before, "demo --force changed files: {run:?}");
+    let stderr = run.fails_with(&[
+        "cannot write ./secret/reminder.txt: permission denied",
+        "Nothing was changed",
+    ]);
+    assert!(!stderr.contains("os error"), "{stderr}");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[test]
+fn demo_keep_ca_key_where_it_cannot_be_written_changes_nothing() {
+    let set = demo_set();
+    let d = set.path();
+    write(d, "pass.txt", format!("{PASS}\n"));
+    // Outside the set's folders, under a path whose "folder" is a regular file.
+    let elsewhere = tempfile::tempdir().unwrap();
+    write(elsewhere.path(), "a_file", "");
+    let kept = elsewhere.path().join("a_file/ca_key.pem");
+    let line = format!(
+        "demo --root . --force --ca-passphrase-file pass.txt --keep-ca-key {}",
+        kept.display()
+    );
+    refused_without_change(d, &line, &[&kept.display().to_string(), "is not a folder"]);
+    // Control: the same with a folder that exists writes the set and the key.
+    let kept = elsewhere.path().join("ca_key.pem");
+    let line = format!(
+        "demo --root . --force --ca-passphrase-file pass.txt --keep-ca-key {}",
+        kept.display()
+    );
+    demo_pki(d, words(&line)).ok();
+    assert_eq!(mode(&kept), 0o400);
+    assert_eq!(
+        openssl_public_key_of_key(d, kept.to_str().unwrap(), Some("pass.txt")),
+        openssl_public_key_of_cert(d, CA_CERT)
+    );
+}
+
+#[test]
+fn an_output_that_is_another_output_or_an_input_is_refused_before_writing() {
+    let pki = Pki::new();
+    let d = pki.path();
+    // Two outputs, one file: with and without --force, whether or not it exists.
+    for line in [
+        "csr --name localhost --no-passphrase --key x.pem --csr x.pem",
+        "csr --name localhost --no-passphrase --key x.pem --csr x.pem --force",
+        "csr --name localhost --no-passphrase --key x.pem --csr ./sub/../x.pem --force",
+    ] {
+        fs::create_dir_all(d.join("sub")).unwrap();
+        refused_without_change(d, line, &["are the same file", "x.pem"]);
+        assert!(!d.join("x.pem").exists());
+    }
+    write(d, "x.pem", "keep me");
+    refused_without_change(
+        d,
+        "csr --name localhost --no-passphrase --key x.pem --csr x.pem --force",
+        &["the site key (--key) x.pem and the CSR (--csr) x.pem are the same file"],
+    );
+    // An output over an input: by name, through a symbolic link, through a hard link.
+    std::os::unix::fs::symlink("ca_private_key.pem", d.join("link.pem")).unwrap();
+    fs::hard_link(d.join("ca_private_key.pem"), d.join("hard.pem")).unwrap();
+    for (key, out) in [
+        ("ca_private_key.pem", "ca_private_key.pem"),
+        ("link.pem", "ca_private_key.pem"),
+        ("ca_private_key.pem", "link.pem"),
+        ("ca_private_key.pem", "hard.pem"),
+    ] {
+        let line = format!("sign --ca-passphrase-file pass.txt --ca-key {key} --out {out} --force");
+        refused_without_change(
+            d,
+            &line,
+            &[&format!(
+                "the certificate (--out) {out} is the same file as the CA key (--ca-key) {key}"
+            )],
+        );
+    }
+    refused_without_change(
+        d,
+        "sign --ca-passphrase-file pass.txt --out site_csr.pem --force",
+        &["is the same file as the CSR (--csr) site_csr.pem"],
+    );
+    refused_without_change(
+        d,
+        "ca --passphrase-file pass.txt --key pass.txt --cert other.pem --force",
+        &["is the same file as the passphrase file (--passphrase-file) pass.txt"],
+    );
+    // The CA key still opens and signs.
+    pki.sign("--force").ok();
+}
+
+#[test]
+fn inputs_are_read_with_a_bound() {
+    let pki = Pki::new();
+    let d = pki.path();
+    // Over the limit by one byte, as a regular file, and endless.
+    write(d, "big.pem", vec![b'A'; (1 << 20) + 1]);
+    write(d, "big_pass.txt", vec![b'A'; (4 << 10) + 1]);
+    let started = std::time::Instant::now();
+    for (line, needle) in [
+        ("inspect big.pem", "file big.pem holds more than 1 MiB"),
+        ("inspect /dev/zero", "file /dev/zero holds more than 1 MiB"),
+        (
+            "sign --ca-passphrase-file big_pass.txt --force",
+            "passphrase file big_pass.txt holds more than 4 KiB",
+        ),
+        (
+            "sign --ca-passphrase-file /dev/zero --force",
+            "passphrase file /dev/zero holds more than 4 KiB",
+        ),
+        (
+            "sign --ca-passphrase-file pass.txt --csr /dev/zero --force",
+            "CSR /dev/zero holds more than 1 MiB",
+        ),
+        (
+            "verify site_csr.pem --ca-file /dev/zero",
+            "CA file /dev/zero holds more than 1 MiB",
+        ),
+    ] {
+        refused_without_change_or_write(d, line, needle);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // Control: a passphrase file of exactly 4 KiB is read (its first line is the passphrase).
+    let mut exact = format!("{PASS}\n").into_bytes();
+    exact.resize(4 << 10, b'#');
+    write(d, "exact.txt", exact);
+    demo_pki(d, words("sign --force --ca-passphrase-file exact.txt")).ok();
+}
+
+/// For commands that write nothing at all (inspect, verify) or refuse: fails naming `needle`.
+#[track_caller]
+fn refused_without_change_or_write(dir: &Path, line: &str, needle: &str) {
+    let before = snapshot(dir);
+    let stderr = demo_pki(dir, words(line)).fails_with(&[needle, "Check the path"]);
+    assert!(!stderr.contains("os error"), "{stderr}");
+    assert_eq!(snapshot(dir), before, "demo_pki {line} changed files");
+}
+
+#[test]
+fn damaged_pem_is_described_in_words() {
+    let pki = Pki::new();
+    let d = pki.path();
+    let cert = fs::read_to_string(d.join("ca_public_key.pem")).unwrap();
+    let cut = &cert[..cert.len() / 2];
+    write(d, "cut.pem", cut);
+    let key = fs::read_to_string(d.join("site_private_key.pem")).unwrap();
+    write(d, "cut_key.pem", &key[..key.len() / 2]);
+    let stars = cert.replacen("MII", "M*I", 1);
+    write(d, "stars.pem", stars);
+    let ca_key = fs::read_to_string(d.join("ca_private_key.pem")).unwrap();
+    write(d, "cut_ca_key.pem", &ca_key[..ca_key.len() / 2]);
+    write(d, "stars_ca_key.pem", ca_key.replacen("MI", "M*", 1));
+    for (line, needle) in [
+        (
+            "inspect cut.pem",
+            "a -----BEGIN CERTIFICATE----- line has no -----END CERTIFICATE----- line after it",
+        ),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-cert cut.pem --out o.pem",
+            "a -----BEGIN CERTIFICATE----- line has no -----END CERTIFICATE----- line after it",
+        ),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-key cut_key.pem --out o.pem",
+            "a -----BEGIN PRIVATE KEY----- line has no -----END PRIVATE KEY----- line after it",
+        ),
+        ("inspect stars.pem", "is not valid base64"),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-key cut_ca_key.pem --out o.pem",
+            "a -----BEGIN ENCRYPTED PRIVATE KEY----- line has no -----END ENCRYPTED PRIVATE KEY----- line",
+        ),
+        (
+            "sign --ca-passphrase-file pass.txt --ca-key stars_ca_key.pem --out o.pem",
+            "is not valid base64",
+        ),
+    ] {
+        let stderr = pki.refuses(line, &[needle]);
+        assert!(!stderr.contains("[6"), "byte arrays in: {stderr}");
+    }
+}
+
+#[test]
+fn passphrase_files_bom_crlf_and_not_utf8() {
+    let pki = Pki::new();
+    let d = pki.path();
+    // Notepad's way: a byte order mark and a Windows line end. The passphrase is still PASS.
+    write(d, "windows.txt", format!("\u{feff}{PASS}\r\n"));
+    let run = demo_pki(d, words("sign --ca-passphrase-file windows.txt")).ok();
+    assert!(
+        run.stderr.contains("ends its first line with CR LF")
+            && run
+                .stderr
+                .contains("`openssl -passin file:windows.txt` would take it"),
+        "{run:?}"
+    );
+    // ...and that note is true: openssl takes the CR (and here the mark) as part of it.
+    let plain_crlf = write(d, "crlf.txt", format!("{PASS}\r\n"));
+    let openssl_run = openssl(
+        d,
+        [
+            "pkey",
+            "-in",
+            "ca_private_key.pem",
+            "-passin",
+            &format!("file:{plain_crlf}"),
+            "-noout",
+        ],
+    );
+    assert!(!openssl_run.status.success(), "{openssl_run:?}");
+    // Control: a plain LF file works with both, and gets no note.
+    let run = pki.sign("--force").ok();
+    assert!(!run.stderr.contains("CR LF"), "{run:?}");
+
+    // Latin-1 and UTF-16 files are named as what they are, not as "not a PEM text file".
+    write(d, "latin1.txt", b"caf\xe9 au lait\n");
+    let stderr = pki.refuses(
+        "sign --force --ca-passphrase-file latin1.txt",
+        &["the passphrase file latin1.txt is not UTF-8 text"],
+    );
+    assert!(!stderr.contains("PEM"), "{stderr}");
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(PASS.encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    write(d, "utf16.txt", utf16);
+    pki.refuses(
+        "sign --force --ca-passphrase-file utf16.txt",
+        &[
+            "the passphrase file utf16.txt is UTF-16 text",
+            "Save it as UTF-8",
+        ],
+    );
+}
+
+#[test]
+fn the_ca_key_passphrase_comes_from_one_variable_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let with_env = |line: &str, var: &str| {
+        let mut cmd = demo_pki_cmd(d, words(line));
+        cmd.env(var, PASS);
+        run(cmd)
+    };
+    // ca makes the CA key with DEMO_PKI_CA_PASSPHRASE, and sign opens it with the same.
+    with_env("ca", "DEMO_PKI_CA_PASSPHRASE").ok();
+    write(d, "pass.txt", format!("{PASS}\n"));
+    openssl_public_key_of_key(d, "ca_private_key.pem", Some("pass.txt"));
+    demo_pki(d, words("csr --no-passphrase --name localhost")).ok();
+    with_env("sign", "DEMO_PKI_CA_PASSPHRASE").ok();
+    // The site key's variable is not taken for a CA key, and the message says which one is.
+    let before = snapshot(d);
+    with_env("ca --cert c2.pem --key k2.pem", "DEMO_PKI_PASSPHRASE").fails_with(&[
+        "DEMO_PKI_PASSPHRASE is set, but it holds the site key's passphrase",
+        "DEMO_PKI_CA_PASSPHRASE",
+        "Nothing was written",
+    ]);
+    assert_eq!(snapshot(d), before);
+    // The site key's passphrase: DEMO_PKI_PASSPHRASE.
+    with_env(
+        "csr --name localhost --key s.pem --csr s_csr.pem",
+        "DEMO_PKI_PASSPHRASE",
+    )
+    .ok();
+    openssl_public_key_of_key(d, "s.pem", Some("pass.txt"));
+}
+
+#[test]
+fn demo_outside_the_repository_root_is_refused_unless_root_is_given() {
+    // A stand-in repository: the workspace manifest and the library's.
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path();
+    write(
+        r,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/https_demo\"]\n",
+    );
+    fs::create_dir_all(r.join("crates/https_demo")).unwrap();
+    write(r, "crates/https_demo/Cargo.toml", "[package]\n");
+    let before = snapshot(r);
+    let stderr = demo_pki(&r.join("crates"), ["demo"]).fails_with(&[
+        "is not that root",
+        "Nothing was written",
+        &format!("whose root is {}", r.display()),
+    ]);
+    assert!(stderr.contains("--root"), "{stderr}");
+    assert_eq!(snapshot(r), before);
+    let elsewhere = tempfile::tempdir().unwrap();
+    demo_pki(elsewhere.path(), ["demo"]).fails_with(&["is not that root", "--root DIR"]);
+    assert!(snapshot(elsewhere.path()).is_empty());
+
+    // From the root, and anywhere with --root, it writes, and says where.
+    let run = demo_pki(r, ["demo"]).ok();
+    assert!(
+        run.stdout
+            .contains(&format!("Made a fresh demo set under {}", r.display())),
+        "{run:?}"
+    );
+    let run = demo_pki(elsewhere.path(), words("demo --root set")).ok();
+    let at = elsewhere.path().join("set");
+    assert!(
+        run.stdout
+            .contains(&format!("Made a fresh demo set under {}", at.display())),
+        "{run:?}"
+    );
+    openssl_verify(&at, CA_CERT, SITE_CERT).unwrap_or_else(|e| panic!("{e}"));
 }

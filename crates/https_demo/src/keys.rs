@@ -136,7 +136,10 @@ pub fn load(
         ),
         "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
             PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| {
-                anyhow!("{shown} holds a damaged {label} block ({e}); make the key again")
+                anyhow!(
+                    "{shown} holds a damaged {label} block: {}. Make the key again",
+                    crate::pki::pem_error_words(&e)
+                )
             })
         }
         "CERTIFICATE" | "CERTIFICATE REQUEST" => bail!(
@@ -148,8 +151,12 @@ pub fn load(
 
 fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<PrivateKeyDer<'static>> {
     let shown = path.display();
-    let (_, doc) = SecretDocument::from_pem(text)
-        .map_err(|e| anyhow!("{shown} holds a damaged ENCRYPTED PRIVATE KEY block ({e})"))?;
+    let (_, doc) = SecretDocument::from_pem(text).map_err(|e| {
+        anyhow!(
+            "{shown} holds a damaged ENCRYPTED PRIVATE KEY block: {}. Restore the key from a copy, or make it again",
+            damaged_pem_words(text, &e)
+        )
+    })?;
     let legacy = || {
         anyhow!(
             "{shown} is encrypted with an old PKCS#5 v1.5 / PKCS#12 scheme, which is weak and not supported. \
@@ -189,6 +196,20 @@ fn decrypt(path: &Path, text: &str, passphrase: &str) -> Result<PrivateKeyDer<'s
     Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         plain.as_bytes().to_vec(),
     )))
+}
+
+/// What is wrong with a PEM text that pkcs8 refused, in words: pki-types finds a missing END
+/// line (pkcs8 calls it an error "in pre-encapsulation boundary"), base64 errors are named here.
+fn damaged_pem_words(text: &str, e: &pkcs8::der::Error) -> String {
+    use rustls_pki_types::pem::SectionKind;
+    let structure = <(SectionKind, Vec<u8>)>::pem_slice_iter(text.as_bytes()).find_map(Result::err);
+    match (structure, e.kind()) {
+        (Some(pem), _) => crate::pki::pem_error_words(&pem),
+        (None, pkcs8::der::ErrorKind::Pem(pkcs8::der::pem::Error::Base64(_))) => {
+            crate::pki::BASE64_DAMAGED.into()
+        }
+        (None, _) => e.to_string(),
+    }
 }
 
 fn first_pem_label(text: &str) -> Option<&str> {

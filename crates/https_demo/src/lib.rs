@@ -3,7 +3,7 @@
 //!
 //! - [`pki`]: become a CA, make a key and a CSR, sign it, inspect certificates.
 //! - [`keys`] and [`passphrase`]: private keys and how they are unlocked.
-//! - [`files`]: atomic, no-clobber writes; keys with mode 0600.
+//! - [`files`]: outputs written all or nothing, no clobber; keys with mode 0600; bounded reads.
 //! - [`layout`]: where the bundled certificates live.
 //! - [`tls`]: the trust core, the one classification of failures, the rustls configurations.
 //! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use zeroize::Zeroizing;
 
 use crate::files;
@@ -45,15 +45,7 @@ impl Source<'_> {
 
     fn obtain(&self, confirm: bool) -> Result<Zeroizing<String>> {
         if let Some(path) = self.file {
-            let text = Zeroizing::new(files::read_text(path, "passphrase file")?);
-            let line = text.lines().next().unwrap_or("");
-            if line.is_empty() {
-                bail!(
-                    "passphrase file {} is empty; write the passphrase on its first line",
-                    path.display()
-                );
-            }
-            return Ok(Zeroizing::new(line.to_string()));
+            return from_file(path);
         }
         if let Ok(value) = std::env::var(self.env_var) {
             if value.is_empty() {
@@ -82,5 +74,81 @@ impl Source<'_> {
             self.flag,
             self.env_var
         )
+    }
+}
+
+/// The passphrase in a file: its first line, without the line end. A UTF-8 byte order mark
+/// (which Windows Notepad writes) is not part of it. A Windows line end (CRLF) is accepted, with
+/// a note: `openssl -passin file:` strips only the LF, so it would take the CR as part of the
+/// passphrase and refuse the key.
+pub fn from_file(path: &Path) -> Result<Zeroizing<String>> {
+    let shown = path.display();
+    let bytes = Zeroizing::new(files::read_bounded(
+        path,
+        files::PASSPHRASE_LIMIT,
+        "passphrase file",
+    )?);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes[..]);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let what = if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+            "is UTF-16 text (as some Windows editors save it), not UTF-8. Save it as UTF-8".to_string()
+        } else {
+            format!(
+                "is not UTF-8 text (byte {} is not valid UTF-8), so it holds no passphrase this tool can \
+                 read. Check the path, or write the passphrase as UTF-8 text",
+                e.valid_up_to() + 1
+            )
+        };
+        anyhow!("the passphrase file {shown} {what} on its first line")
+    })?;
+    let line = text.split('\n').next().unwrap_or("");
+    let line = match line.strip_suffix('\r') {
+        Some(line) => {
+            eprintln!(
+                "note: the passphrase file {shown} ends its first line with CR LF (a Windows line end); the CR \
+                 is not taken as part of the passphrase. `openssl -passin file:{shown}` would take it, and refuse \
+                 the key: write the file with a plain LF line end to use it with openssl too."
+            );
+            line
+        }
+        None => line,
+    };
+    if line.is_empty() {
+        bail!("passphrase file {shown} is empty; write the passphrase on its first line");
+    }
+    Ok(Zeroizing::new(line.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_without_bom_or_line_end_is_the_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass.txt");
+        for (contents, expected) in [
+            (&b"secret words\n"[..], "secret words"),
+            (b"secret words", "secret words"),
+            (b"secret words\r\n", "secret words"),
+            (b"\xEF\xBB\xBFsecret words\r\nsecond line\n", "secret words"),
+            (b" spaces count \n", " spaces count "),
+        ] {
+            std::fs::write(&path, contents).unwrap();
+            assert_eq!(from_file(&path).unwrap().as_str(), expected, "{contents:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass.txt");
+        std::fs::write(&path, b"\xFF\xFEs\0e\0c\0r\0e\0t\0").unwrap();
+        let err = from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("is UTF-16 text"), "{err}");
+        std::fs::write(&path, b"caf\xE9 au lait\n").unwrap();
+        let err = from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("is not UTF-8 text (byte 4"), "{err}");
+        assert!(!err.contains("PEM"), "{err}");
     }
 }

@@ -8,12 +8,14 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
-use https_demo::files::{self, Output, PRIVATE, PUBLIC};
+use https_demo::files::{self, Named, Output, PRIVATE, PUBLIC};
 use https_demo::keys::{self, KeyType};
 use https_demo::layout::{self, Layout};
 use https_demo::passphrase::Source;
 use https_demo::pki::{self, inspect::show_time, names::Subject};
 
+/// One variable for one key: the CA key's passphrase (made by `ca` and `demo --keep-ca-key`,
+/// read by `sign`) and the site key's (made by `csr`).
 const KEY_ENV: &str = "DEMO_PKI_PASSPHRASE";
 const CA_KEY_ENV: &str = "DEMO_PKI_CA_PASSPHRASE";
 
@@ -66,7 +68,7 @@ struct NewKeyArgs {
     /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072 or rsa4096.
     #[arg(long, default_value = "ecdsa-p256")]
     key_type: KeyType,
-    /// File whose first line is the passphrase that encrypts the new key (else $DEMO_PKI_PASSPHRASE, else a prompt).
+    /// File whose first line is the passphrase that encrypts the new key (else $DEMO_PKI_CA_PASSPHRASE for a CA key, $DEMO_PKI_PASSPHRASE for a site key, else a prompt).
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
     /// Write the key unencrypted. Anyone who can read the file can then use the key.
@@ -172,9 +174,10 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    /// The repository root whose certificates/, ca_certificates_for_client/ and secret/ are rewritten.
-    #[arg(long, default_value = ".")]
-    root: PathBuf,
+    /// Make the set in this folder (its certificates/, ca_certificates_for_client/ and secret/). Default: the
+    /// current folder, which must then be this repository's root.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// Key algorithm of the site key.
     #[arg(long, default_value = "ecdsa-p256")]
     key_type: KeyType,
@@ -231,14 +234,44 @@ fn subject(args: SubjectArgs, common_name: String) -> Subject {
     }
 }
 
+/// Which key a command makes, and the variable that holds its passphrase.
+#[derive(Clone, Copy)]
+enum Role {
+    Ca,
+    Site,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Ca => "CA",
+            Role::Site => "site",
+        }
+    }
+    fn env_var(self) -> &'static str {
+        match self {
+            Role::Ca => CA_KEY_ENV,
+            Role::Site => KEY_ENV,
+        }
+    }
+}
+
+/// The passphrase file a command reads, as an input no output may overwrite.
+fn passphrase_input<'a>(file: Option<&'a Path>, flag: &'a str) -> Vec<Named<'a>> {
+    file.map(|path| Named { path, what: flag })
+        .into_iter()
+        .collect()
+}
+
 /// Writes a new key (encrypted unless --no-passphrase, mode 0600) and the public file made with
 /// it, both or neither.
 fn write_new_key(
     key: &https_demo::pki::KeyPair,
     args: &NewKeyArgs,
-    key_path: &Path,
-    role: &str,
-    (public_path, public_pem): (&Path, &str),
+    role: Role,
+    key_out: Named<'_>,
+    public_out: (Named<'_>, &str),
+    inputs: &[Named<'_>],
 ) -> Result<()> {
     let pass = if args.no_passphrase {
         None
@@ -246,25 +279,29 @@ fn write_new_key(
         let source = Source {
             file: args.passphrase_file.as_deref(),
             flag: "--passphrase-file",
-            env_var: KEY_ENV,
-            purpose: &format!("the new {role} key {}", key_path.display()),
+            env_var: role.env_var(),
+            purpose: &format!("the new {} key {}", role.name(), key_out.path.display()),
         };
         Some(source.read_new()?)
     };
     let key_pem = keys::to_pem(key, pass.as_deref().map(|s| s.as_str()))?;
+    let (public_out, public_pem) = public_out;
     files::write_all(
         &[
             Output {
-                path: key_path,
+                path: key_out.path,
+                what: key_out.what,
                 contents: key_pem.as_bytes(),
                 mode: PRIVATE,
             },
             Output {
-                path: public_path,
+                path: public_out.path,
+                what: public_out.what,
                 contents: public_pem.as_bytes(),
                 mode: PUBLIC,
             },
         ],
+        inputs,
         args.force,
     )
 }
@@ -278,7 +315,30 @@ fn key_note(args: &NewKeyArgs) -> &'static str {
 }
 
 fn ca(a: CaArgs) -> Result<()> {
-    files::check_free(&[&a.cert, &a.key], a.new_key.force)?;
+    let key_out = Named {
+        path: &a.key,
+        what: "the CA key (--key)",
+    };
+    let cert_out = Named {
+        path: &a.cert,
+        what: "the CA certificate (--cert)",
+    };
+    let inputs = passphrase_input(
+        a.new_key.passphrase_file.as_deref(),
+        "the passphrase file (--passphrase-file)",
+    );
+    files::check(&[key_out, cert_out], &inputs, a.new_key.force)?;
+    if !a.new_key.no_passphrase
+        && a.new_key.passphrase_file.is_none()
+        && std::env::var_os(CA_KEY_ENV).is_none()
+        && std::env::var_os(KEY_ENV).is_some()
+    {
+        bail!(
+            "{KEY_ENV} is set, but it holds the site key's passphrase; a CA key's passphrase comes from \
+             {CA_KEY_ENV} (as for sign and demo --keep-ca-key). Nothing was written. Set {CA_KEY_ENV}, or pass \
+             --passphrase-file FILE."
+        );
+    }
     let permitted: Vec<String> = match (a.no_name_constraints, a.permit.is_empty()) {
         (true, _) => vec![],
         (false, true) => pki::names::LOCAL_ONLY
@@ -293,7 +353,14 @@ fn ca(a: CaArgs) -> Result<()> {
         days: a.days,
         permitted: &permitted,
     })?;
-    write_new_key(&new.key, &a.new_key, &a.key, "CA", (&a.cert, &new.cert_pem))?;
+    write_new_key(
+        &new.key,
+        &a.new_key,
+        Role::Ca,
+        key_out,
+        (cert_out, &new.cert_pem),
+        &inputs,
+    )?;
     println!("Created a new CA with an {} key.", a.new_key.key_type);
     println!(
         "The CA certificate is at {}: give it to the clients that should trust this CA.",
@@ -318,14 +385,33 @@ fn ca(a: CaArgs) -> Result<()> {
 }
 
 fn csr(a: CsrArgs) -> Result<()> {
-    files::check_free(&[&a.key, &a.csr], a.new_key.force)?;
+    let key_out = Named {
+        path: &a.key,
+        what: "the site key (--key)",
+    };
+    let csr_out = Named {
+        path: &a.csr,
+        what: "the CSR (--csr)",
+    };
+    let inputs = passphrase_input(
+        a.new_key.passphrase_file.as_deref(),
+        "the passphrase file (--passphrase-file)",
+    );
+    files::check(&[key_out, csr_out], &inputs, a.new_key.force)?;
     let cn = a.cn.clone().unwrap_or_else(|| a.names[0].clone());
     let new = pki::csr::create(&pki::csr::CsrRequest {
         subject: &subject(a.subject, cn),
         names: &a.names,
         key_type: a.new_key.key_type,
     })?;
-    write_new_key(&new.key, &a.new_key, &a.key, "site", (&a.csr, &new.csr_pem))?;
+    write_new_key(
+        &new.key,
+        &a.new_key,
+        Role::Site,
+        key_out,
+        (csr_out, &new.csr_pem),
+        &inputs,
+    )?;
     println!(
         "Created an {} key and a request for {}.",
         a.new_key.key_type,
@@ -345,7 +431,29 @@ fn csr(a: CsrArgs) -> Result<()> {
 }
 
 fn sign(a: SignArgs) -> Result<()> {
-    files::check_free(&[&a.out], a.force)?;
+    let out = Named {
+        path: &a.out,
+        what: "the certificate (--out)",
+    };
+    let mut inputs = vec![
+        Named {
+            path: &a.csr,
+            what: "the CSR (--csr)",
+        },
+        Named {
+            path: &a.ca_cert,
+            what: "the CA certificate (--ca-cert)",
+        },
+        Named {
+            path: &a.ca_key,
+            what: "the CA key (--ca-key)",
+        },
+    ];
+    inputs.extend(passphrase_input(
+        a.ca_passphrase_file.as_deref(),
+        "the passphrase file (--ca-passphrase-file)",
+    ));
+    files::check(&[out], &inputs, a.force)?;
     let csr_pem = files::read_text(&a.csr, "CSR")?;
     let source = Source {
         file: a.ca_passphrase_file.as_deref(),
@@ -363,7 +471,16 @@ fn sign(a: SignArgs) -> Result<()> {
             client_auth: a.client_auth,
         },
     )?;
-    files::write_atomic(&a.out, signed.cert_pem.as_bytes(), PUBLIC, a.force)?;
+    files::write_all(
+        &[Output {
+            path: out.path,
+            what: out.what,
+            contents: signed.cert_pem.as_bytes(),
+            mode: PUBLIC,
+        }],
+        &inputs,
+        a.force,
+    )?;
     println!(
         "The CSR's signature verifies. Signed a certificate for {} with the CA \"{}\".",
         signed.names.join(", "),
@@ -416,7 +533,25 @@ fn verify(a: VerifyArgs) -> Result<()> {
 }
 
 fn demo(a: DemoArgs) -> Result<()> {
-    let layout = Layout::new(&a.root);
+    let root = match a.root {
+        Some(root) => root,
+        None => repository_root_here()?,
+    };
+    let layout = Layout::new(&root);
+    let inputs = passphrase_input(
+        a.ca_passphrase_file.as_deref(),
+        "the passphrase file (--ca-passphrase-file)",
+    );
+    let request = pki::demo_set::DemoSetRequest {
+        layout: &layout,
+        site_key_type: a.key_type,
+        ca_key_type: a.ca_key_type,
+        ca_key_out: a.keep_ca_key.as_deref(),
+        inputs: &inputs,
+        force: a.force,
+    };
+    // Refusals come before the passphrase is asked.
+    pki::demo_set::prepare(&request)?;
     let ca_pass = match &a.keep_ca_key {
         Some(path) => Some(
             Source {
@@ -429,18 +564,10 @@ fn demo(a: DemoArgs) -> Result<()> {
         ),
         None => None,
     };
-    let set = pki::demo_set::create(&pki::demo_set::DemoSetRequest {
-        layout: &layout,
-        site_key_type: a.key_type,
-        ca_key_type: a.ca_key_type,
-        ca_key_out: a
-            .keep_ca_key
-            .as_deref()
-            .zip(ca_pass.as_deref().map(|s| s.as_str())),
-        force: a.force,
-    })?;
-    let at = |p: &str| a.root.join(p).display().to_string();
-    println!("Made a fresh demo set under {}:", a.root.display());
+    let set = pki::demo_set::create(&request, ca_pass.as_deref().map(|s| s.as_str()))?;
+    let shown_root = std::path::absolute(&root).unwrap_or_else(|_| root.clone());
+    let at = |p: &str| root.join(p).display().to_string();
+    println!("Made a fresh demo set under {}:", shown_root.display());
     println!(
         "  CA certificate    {} (loopback only; expires {})",
         at(layout::CA_CERT),
@@ -471,4 +598,30 @@ fn demo(a: DemoArgs) -> Result<()> {
         at(layout::CA_CERT)
     );
     Ok(())
+}
+
+/// The current folder, when it is this repository's root: `demo` without --root rewrites the
+/// bundled set, and must not build a stray tree wherever it happens to run.
+fn repository_root_here() -> Result<PathBuf> {
+    let here = Path::new(".");
+    if pki::demo_set::is_repository_root(here) {
+        return Ok(here.to_path_buf());
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| here.to_path_buf());
+    let hint = match pki::demo_set::find_repository_root(&cwd) {
+        Some(root) => format!(
+            " It is inside the repository, whose root is {0}: cd {0}, or pass --root {0}.",
+            root.display()
+        ),
+        None => {
+            " Run it from the repository root, or pass --root DIR to make a set in the folder DIR."
+                .into()
+        }
+    };
+    bail!(
+        "demo_pki demo writes the bundled set (certificates/, ca_certificates_for_client/, secret/) into this \
+         repository's root, and the current folder {} is not that root (no Cargo.toml of this workspace here). \
+         Nothing was written.{hint}",
+        cwd.display()
+    )
 }

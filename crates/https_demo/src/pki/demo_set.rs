@@ -2,14 +2,14 @@
 //! and CSR, the site certificate, and the passphrase reminder. The CA key is discarded unless the
 //! caller asks for it somewhere outside the repository.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use time::OffsetDateTime;
 
 use super::names::{LOCAL_ONLY, Subject};
 use super::{ca, csr, sign};
-use crate::files::{self, Output, PRIVATE, PUBLIC};
+use crate::files::{self, Named, Output, PRIVATE, PUBLIC};
 use crate::keys::{self, KeyType};
 use crate::layout::Layout;
 
@@ -17,8 +17,10 @@ pub struct DemoSetRequest<'a> {
     pub layout: &'a Layout,
     pub site_key_type: KeyType,
     pub ca_key_type: KeyType,
-    /// Where to keep the CA key (encrypted with `ca_passphrase`); `None` discards it.
-    pub ca_key_out: Option<(&'a Path, &'a str)>,
+    /// Where to keep the CA key (encrypted); `None` discards it.
+    pub ca_key_out: Option<&'a Path>,
+    /// Files the command reads (a passphrase file), which no output may overwrite.
+    pub inputs: &'a [Named<'a>],
     pub force: bool,
 }
 
@@ -44,9 +46,63 @@ pub const SITE_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 /// ./start_https_server.sh makes a fresh set when it expires.
 pub const DEMO_SITE_DAYS: i64 = 365;
 
-pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
+/// The kept CA key is read-only even for its owner, as mkcert keeps its CA key.
+const CA_KEY_MODE: u32 = 0o400;
+
+/// Whether `dir` is this repository's root: the workspace's Cargo.toml, with the library beside
+/// it. (Not the certificate folders: they may be the very thing missing.)
+pub fn is_repository_root(dir: &Path) -> bool {
+    let manifest = files::read_text(&dir.join("Cargo.toml"), "Cargo.toml").unwrap_or_default();
+    manifest.contains("[workspace]") && dir.join("crates/https_demo/Cargo.toml").is_file()
+}
+
+/// The repository root at or above `dir`, if `dir` is inside the repository.
+pub fn find_repository_root(dir: &Path) -> Option<PathBuf> {
+    let dir = std::path::absolute(dir).ok()?;
+    dir.ancestors()
+        .find(|d| is_repository_root(d))
+        .map(Path::to_path_buf)
+}
+
+/// The set's files with the words that name them, the kept CA key last.
+fn outputs<'a>(req: &DemoSetRequest<'a>, paths: &'a [PathBuf; 5]) -> Vec<Named<'a>> {
+    let whats = [
+        "the CA certificate",
+        "the site key",
+        "the site CSR",
+        "the site certificate",
+        "the passphrase reminder",
+    ];
+    let mut named: Vec<Named> = paths
+        .iter()
+        .zip(whats)
+        .map(|(path, what)| Named { path, what })
+        .collect();
+    if let Some(path) = req.ca_key_out {
+        named.push(Named {
+            path,
+            what: "the CA key (--keep-ca-key)",
+        });
+    }
+    named
+}
+
+fn set_paths(l: &Layout) -> [PathBuf; 5] {
+    [
+        l.ca_cert(),
+        l.site_key(),
+        l.site_csr(),
+        l.site_cert(),
+        l.passphrase(),
+    ]
+}
+
+/// Everything that can be refused before a key is made or a passphrase asked: the CA key inside
+/// the repository, outputs that are one file or an input, outputs that exist (without force).
+/// Makes the set's folders when they are missing.
+pub fn prepare(req: &DemoSetRequest<'_>) -> Result<()> {
     let l = req.layout;
-    if let Some((path, _)) = req.ca_key_out
+    if let Some(path) = req.ca_key_out
         && l.contains(path)
     {
         bail!(
@@ -56,21 +112,27 @@ pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
             l.root.display()
         );
     }
-    let mut targets = vec![
-        l.ca_cert(),
-        l.site_cert(),
-        l.site_key(),
-        l.site_csr(),
-        l.passphrase(),
-    ];
-    if let Some((path, _)) = req.ca_key_out {
-        targets.push(path.to_path_buf());
+    let paths = set_paths(l);
+    for path in &paths {
+        if let Some(dir) = path.parent()
+            && !dir.is_dir()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow!(
+                    "cannot make the folder {}: {}. Nothing of the old set was changed.",
+                    dir.display(),
+                    files::io_words(&e)
+                )
+            })?;
+        }
     }
-    files::check_free(
-        &targets.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
-        req.force,
-    )?;
+    files::check(&outputs(req, &paths), req.inputs, req.force)
+}
 
+/// Makes the set and writes it whole, or changes nothing. `ca_passphrase` encrypts the kept CA
+/// key (`ca_key_out`).
+pub fn create(req: &DemoSetRequest<'_>, ca_passphrase: Option<&str>) -> Result<DemoSet> {
+    prepare(req)?;
     let permitted: Vec<String> = LOCAL_ONLY.iter().map(|s| s.to_string()).collect();
     let new_ca = ca::create(&ca::CaRequest {
         subject: &tutorial_subject("HTTPS Demo CA (localhost only)"),
@@ -106,58 +168,34 @@ pub fn create(req: &DemoSetRequest<'_>) -> Result<DemoSet> {
 
     let passphrase = new_passphrase();
     let site_key = keys::to_pem(&new_csr.key, Some(&passphrase))?;
-    let reminder = format!("{}\n", passphrase.as_str());
-    let ca_key = match req.ca_key_out {
-        Some((_, pass)) => Some(keys::to_pem(&ca.key, Some(pass))?),
-        None => None,
+    let reminder = zeroize::Zeroizing::new(format!("{}\n", passphrase.as_str()));
+    let ca_key = match (req.ca_key_out, ca_passphrase) {
+        (Some(_), Some(pass)) => Some(keys::to_pem(&ca.key, Some(pass))?),
+        (Some(path), None) => bail!("no passphrase to encrypt the CA key {}", path.display()),
+        (None, _) => None,
     };
-    for dir in [l.ca_cert(), l.site_cert(), l.passphrase()] {
-        if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let (ca_cert, site_cert, key_path, csr_path, pass_path) = (
-        l.ca_cert(),
-        l.site_cert(),
-        l.site_key(),
-        l.site_csr(),
-        l.passphrase(),
-    );
-    let mut outputs = vec![
-        Output {
-            path: &ca_cert,
-            contents: new_ca.cert_pem.as_bytes(),
-            mode: PUBLIC,
-        },
-        Output {
-            path: &key_path,
-            contents: site_key.as_bytes(),
-            mode: PRIVATE,
-        },
-        Output {
-            path: &csr_path,
-            contents: new_csr.csr_pem.as_bytes(),
-            mode: PUBLIC,
-        },
-        Output {
-            path: &site_cert,
-            contents: signed.cert_pem.as_bytes(),
-            mode: PUBLIC,
-        },
-        Output {
-            path: &pass_path,
-            contents: reminder.as_bytes(),
-            mode: PRIVATE,
-        },
+    let paths = set_paths(req.layout);
+    let contents: [&[u8]; 5] = [
+        new_ca.cert_pem.as_bytes(),
+        site_key.as_bytes(),
+        new_csr.csr_pem.as_bytes(),
+        signed.cert_pem.as_bytes(),
+        reminder.as_bytes(),
     ];
-    if let (Some((path, _)), Some(pem)) = (req.ca_key_out, ca_key.as_ref()) {
-        outputs.push(Output {
-            path,
-            contents: pem.as_bytes(),
-            mode: 0o400,
-        });
-    }
-    files::write_all(&outputs, req.force)?;
+    let modes = [PUBLIC, PRIVATE, PUBLIC, PUBLIC, PRIVATE, CA_KEY_MODE];
+    let ca_key_bytes = ca_key.as_ref().map(|pem| pem.as_bytes());
+    let outputs: Vec<Output> = outputs(req, &paths)
+        .into_iter()
+        .zip(contents.into_iter().chain(ca_key_bytes))
+        .zip(modes)
+        .map(|((named, contents), mode)| Output {
+            path: named.path,
+            what: named.what,
+            contents,
+            mode,
+        })
+        .collect();
+    files::write_all(&outputs, req.inputs, req.force)?;
     Ok(DemoSet {
         site_not_after: signed.not_after,
         ca_not_after: new_ca.not_after,

@@ -303,7 +303,12 @@ pub fn inspect_pem(text: &str, shown: &str) -> Result<String> {
     }
     let blocks = <(SectionKind, Vec<u8>)>::pem_slice_iter(text.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("{shown} holds a damaged PEM block ({e})"))?;
+        .map_err(|e| {
+            anyhow!(
+                "{shown} holds a damaged PEM block: {}",
+                super::pem_error_words(&e)
+            )
+        })?;
     let certs = blocks
         .iter()
         .filter(|(k, _)| *k == SectionKind::Certificate)
@@ -329,12 +334,32 @@ pub fn inspect_pem(text: &str, shown: &str) -> Result<String> {
             }
             SectionKind::Csr => out.push_str(&describe_csr(der, shown)?),
             other => {
-                let _ = writeln!(out, "({shown} also holds a {other:?} block, skipped)");
+                let _ = writeln!(
+                    out,
+                    "({shown} also holds a {} block, skipped)",
+                    section_label(*other)
+                );
             }
         }
         out.push('\n');
     }
     Ok(out.trim_end().to_string() + "\n")
+}
+
+/// The PEM label of a section, as it stands after -----BEGIN.
+fn section_label(kind: rustls_pki_types::pem::SectionKind) -> &'static str {
+    use rustls_pki_types::pem::SectionKind::*;
+    match kind {
+        Certificate => "CERTIFICATE",
+        PublicKey => "PUBLIC KEY",
+        RsaPrivateKey => "RSA PRIVATE KEY",
+        PrivateKey => "PRIVATE KEY",
+        EcPrivateKey => "EC PRIVATE KEY",
+        Crl => "X509 CRL",
+        Csr => "CERTIFICATE REQUEST",
+        EchConfigList => "ECHCONFIG",
+        _ => "other",
+    }
 }
 
 fn describe_csr(der: &[u8], shown: &str) -> Result<String> {

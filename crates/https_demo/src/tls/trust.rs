@@ -35,25 +35,24 @@ impl TrustedCas {
     /// Reads every certificate of a PEM file. Errors name the file and the next step.
     pub fn load(file: &Path) -> Result<Self> {
         let shown = file.display();
-        let text = std::fs::read(file).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                let cwd = match std::env::current_dir() {
-                    Ok(dir) if file.is_relative() => format!(" (looked in {})", dir.display()),
-                    _ => String::new(),
-                };
-                anyhow!(
-                    "the CA file {shown} does not exist{cwd}. Run demo_client from the repository root, \
-                     pass the CA certificate with --ca-file, or make the demo set: {}",
-                    layout::REGENERATE
-                )
-            }
-            _ => anyhow!("cannot read the CA file {shown}: {e}. Fix its permissions or pass another --ca-file."),
-        })?;
+        if matches!(file.try_exists(), Ok(false)) {
+            let cwd = match std::env::current_dir() {
+                Ok(dir) if file.is_relative() => format!(" (looked in {})", dir.display()),
+                _ => String::new(),
+            };
+            bail!(
+                "the CA file {shown} does not exist{cwd}. Run demo_client from the repository root, \
+                 pass the CA certificate with --ca-file, or make the demo set: {}",
+                layout::REGENERATE
+            );
+        }
+        let text = crate::files::read_bounded(file, crate::files::CA_FILE_LIMIT, "the CA file")?;
         let blocks = <(SectionKind, Vec<u8>)>::pem_slice_iter(&text)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 anyhow!(
-                    "the CA file {shown} holds a damaged PEM block ({e}). Give the CA's certificate in PEM form with --ca-file."
+                    "the CA file {shown} holds a damaged PEM block ({}). Give the CA's certificate in PEM form with --ca-file.",
+                    crate::pki::pem_error_words(&e)
                 )
             })?;
         // pki-types skips ENCRYPTED PRIVATE KEY blocks, so look for the marker itself.
