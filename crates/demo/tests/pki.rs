@@ -1123,7 +1123,7 @@ fn inputs_are_read_with_a_bound() {
             "CSR /dev/zero holds more than 1 MiB",
         ),
         (
-            "verify site_csr.pem --ca-file /dev/zero",
+            "verify ca_public_key.pem --ca-file /dev/zero",
             "CA file /dev/zero holds more than 1 MiB",
         ),
     ] {
