@@ -12,6 +12,7 @@
 pub mod client;
 pub mod files;
 pub mod keys;
+pub mod lab;
 pub mod layout;
 pub mod passphrase;
 pub mod pki;

@@ -5,7 +5,7 @@
 //! With --explain, it tells the story of the connection that carried the request, step by step,
 //! from the bytes that crossed the wire; --json gives the same facts for a program.
 //!
-//! Usage: demo_client [URL] [--ca-file FILE] [--timeout SECS] [--fernet] [--explain] [--json]
+//! Usage: demo_client [URL] [--ca-file FILE] [--crl FILE] [--timeout SECS] [--fernet] [--explain] [--json]
 //! (SSLKEYLOGFILE=FILE writes the TLS secrets there, for Wireshark.)
 
 use std::io::IsTerminal;
@@ -41,6 +41,10 @@ struct Cli {
     /// The only CA certificate(s) to trust (PEM). Not the system's roots, not the browser's.
     #[arg(long, value_name = "FILE", default_value = layout::CA_CERT)]
     ca_file: PathBuf,
+    /// A certificate revocation list (PEM): refuse a site certificate it lists as revoked
+    /// (demo_lab writes one, lab_output/crl.pem).
+    #[arg(long, value_name = "FILE")]
+    crl: Option<PathBuf>,
     /// Seconds for the whole request: connecting, the TLS handshake, and the answer.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
     timeout: f64,
@@ -92,6 +96,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let request = Request {
         url: cli.url.unwrap_or_else(|| default_url.to_string()),
         ca_file: cli.ca_file,
+        crl_file: cli.crl,
         timeout: Duration::from_secs_f64(cli.timeout),
     };
     if cli.explain || cli.json {

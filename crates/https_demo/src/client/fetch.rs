@@ -34,8 +34,21 @@ pub const ACCEPT: &str = "text/plain, application/json";
 pub struct Request {
     pub url: String,
     pub ca_file: PathBuf,
+    /// A certificate revocation list to check the site's certificate against (`--crl`).
+    pub crl_file: Option<PathBuf>,
     /// For the whole request: connecting, the TLS handshake, and the answer.
     pub timeout: Duration,
+}
+
+impl Request {
+    /// The CAs to believe, and the revocation list when one was given.
+    pub fn trusted_cas(&self) -> Result<TrustedCas> {
+        let cas = TrustedCas::load(&self.ca_file)?;
+        match &self.crl_file {
+            Some(crl) => cas.with_crl_file(crl),
+            None => Ok(cas),
+        }
+    }
 }
 
 /// What the TLS layer proved about the server.
@@ -82,7 +95,7 @@ impl Client {
     pub fn new(req: &Request) -> Result<Client> {
         let target = Target::parse(&req.url)?;
         let (builder, cas, key_log) = if target.tls {
-            let cas = TrustedCas::load(&req.ca_file)?;
+            let cas = req.trusted_cas()?;
             let key_log = trust::key_log_file()?;
             let builder = trust::builder(&cas, key_log.is_some())?;
             (builder, Some(cas), key_log)

@@ -329,7 +329,11 @@ impl CertFailure {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 CertFailure::NameMismatch {
                     asked: p.name.to_string(),
-                    holds: leaf_names(),
+                    // A name only in the common name is no name to a client (webpki, browsers).
+                    holds: match leaf {
+                        Some(c) if !c.has_sans => Vec::new(),
+                        _ => leaf_names(),
+                    },
                 }
             }
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
@@ -547,7 +551,11 @@ impl CertFailure {
             CertFailure::NameMismatch { asked, holds } => (
                 format!(
                     "{cert} is for {}, but {asked} was asked for.",
-                    join_or(holds, "no name at all (no subjectAltName)")
+                    join_or(
+                        holds,
+                        "no name at all (it has no subjectAltName, and a name only in its common name \
+                         is not read since 2017)"
+                    )
                 ),
                 "A certificate proves only the names it holds: this could be another site's certificate, or a \
                  man-in-the-middle's, and going on would send the secret to whoever holds it."

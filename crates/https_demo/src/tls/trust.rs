@@ -17,7 +17,7 @@ use anyhow::{Result, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls_pki_types::pem::{PemObject, SectionKind};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 
 use super::failure::{CertFailure, Presented};
 use crate::layout;
@@ -29,6 +29,9 @@ pub struct TrustedCas {
     pub file: PathBuf,
     pub certs: Vec<CertificateDer<'static>>,
     pub summaries: Vec<CertSummary>,
+    /// Revocation lists to check the site's certificate against (`demo_client --crl`); none by
+    /// default, as a browser checks none for a private CA.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
 impl TrustedCas {
@@ -93,7 +96,31 @@ impl TrustedCas {
             file: file.to_path_buf(),
             certs,
             summaries,
+            crls: Vec::new(),
         })
+    }
+
+    /// Adds every CRL of a PEM file (`-----BEGIN X509 CRL-----`): the verifier then refuses a
+    /// site certificate listed in one as revoked.
+    pub fn with_crl_file(mut self, file: &Path) -> Result<Self> {
+        let shown = file.display();
+        let text = crate::files::read_bounded(file, crate::files::CA_FILE_LIMIT, "the CRL file")?;
+        let crls = CertificateRevocationListDer::pem_slice_iter(&text)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                anyhow!(
+                    "the CRL file {shown} holds a damaged PEM block ({}). Give a PEM CRL with --crl.",
+                    crate::pki::pem_error_words(&e)
+                )
+            })?;
+        if crls.is_empty() {
+            bail!(
+                "the CRL file {shown} holds no CRL (no -----BEGIN X509 CRL----- block). Give a PEM \
+                 certificate revocation list with --crl (demo_lab writes one: lab_output/crl.pem)."
+            );
+        }
+        self.crls.extend(crls);
+        Ok(self)
     }
 
     /// The CAs' names, for messages: `"HTTPS Demo CA (localhost only)"`.
@@ -131,9 +158,21 @@ pub fn verifier(cas: &TrustedCas) -> Result<Arc<WebPkiServerVerifier>> {
             .add(der.clone())
             .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))?;
     }
+    // With CRLs, only the site's certificate is looked up, and a certificate whose issuer
+    // published no CRL is not refused for that: a CRL given is evidence against the certificates
+    // it lists, not a demand that every CA publish one.
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), super::provider())
+        .with_crls(cas.crls.iter().cloned())
+        .only_check_end_entity_revocation()
+        .allow_unknown_revocation_status()
         .build()
-        .map_err(|e| anyhow!("the CA file {}: {e}", cas.file.display()))
+        .map_err(|e| match e {
+            rustls::client::VerifierBuilderError::InvalidCrl(_) => anyhow!(
+                "a CRL given with --crl cannot be read as an X.509 revocation list (damaged or not a CRL). \
+                 Give the CRL file the CA published (PEM or DER inside PEM)."
+            ),
+            e => anyhow!("the CA file {}: {e}", cas.file.display()),
+        })
 }
 
 /// The name a client asks for, as rustls checks it: a DNS name or an IP address.

@@ -45,7 +45,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
             target.url
         );
     }
-    let cas = TrustedCas::load(&req.ca_file)?;
+    let cas = req.trusted_cas()?;
     let key_log = trust::key_log_file()?;
     let observed = trust::observed_config(&cas, key_log.is_some())?;
     let server_name = ServerName::try_from(target.name.clone())

@@ -1,0 +1,239 @@
+//! Every certificate of the lab, made in memory at each start so that the lab never expires:
+//! the lab CA (name-constrained to loopback, like the demo CA, but allowed one intermediate),
+//! its intermediate, a stranger's CA, each scenario's chain, and the CRL that revokes one.
+//! ECDSA P-256 throughout: a key is made in well under a millisecond. No CA key leaves memory.
+
+use anyhow::{Result, anyhow};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CertifiedIssuer,
+    ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, NameConstraints,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
+};
+use rustls_pki_types::CertificateDer;
+use time::{Duration, OffsetDateTime};
+
+use super::scenarios::{Make, SCENARIOS, Scenario};
+use crate::pki::names::{LOCAL_ONLY, Subject, parse_permitted, parse_sans};
+use crate::pki::{demo_set::SITE_NAMES, random_serial, validity};
+
+/// What a scenario's server presents, and the key that proves it.
+pub struct Site {
+    pub scenario: &'static Scenario,
+    /// The site's certificate first, then what the server sends with it.
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: KeyPair,
+}
+
+/// The whole lab, in memory.
+pub struct Lab {
+    /// The CA clients should trust (`DIR/ca.pem`).
+    pub ca_pem: String,
+    pub intermediate_pem: String,
+    pub stranger_pem: String,
+    /// The lab CA's and the intermediate's revocation lists (`DIR/crl.pem`).
+    pub crl_pem: String,
+    /// The gallery's own certificate (valid).
+    pub gallery: Site,
+    pub sites: Vec<Site>,
+}
+
+fn key() -> Result<KeyPair> {
+    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| anyhow!("cannot make an ECDSA P-256 key: {e}"))
+}
+
+fn rcgen_err(step: &'static str) -> impl FnOnce(rcgen::Error) -> anyhow::Error {
+    move |e| anyhow!("cannot make {step}: {e}")
+}
+
+fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime) -> Result<CertificateParams> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = Subject {
+        organization: Some("HTTPS demo failure lab".into()),
+        common_name: cn.into(),
+        ..Subject::default()
+    }
+    .to_dn()?;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.use_authority_key_identifier_extension = true;
+    p.serial_number = Some(random_serial());
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(30);
+    Ok(p)
+}
+
+/// A site certificate as the demo signs them: serverAuth, digitalSignature, both key
+/// identifiers, the loopback names, valid from an hour ago for 90 days.
+fn site_params(names: &[&str], now: OffsetDateTime) -> Result<CertificateParams> {
+    let mut p = CertificateParams::default();
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    p.subject_alt_names = parse_sans(&names)?;
+    p.distinguished_name = Subject {
+        common_name: names[0].clone(),
+        ..Subject::default()
+    }
+    .to_dn()?;
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.use_authority_key_identifier_extension = true;
+    p.serial_number = Some(random_serial());
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(90);
+    Ok(p)
+}
+
+/// Makes the whole lab.
+pub fn make() -> Result<Lab> {
+    let now = validity::now();
+    let mut root = ca_params("HTTPS Demo Lab CA (localhost only)", 1, now)?;
+    root.name_constraints = Some(NameConstraints {
+        permitted_subtrees: LOCAL_ONLY
+            .iter()
+            .map(|p| parse_permitted(p))
+            .collect::<Result<_>>()?,
+        excluded_subtrees: vec![],
+    });
+    let root = CertifiedIssuer::self_signed(root, key()?).map_err(rcgen_err("the lab CA"))?;
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("HTTPS Demo Lab Intermediate CA", 0, now)?,
+        key()?,
+        &root,
+    )
+    .map_err(rcgen_err("the lab's intermediate CA"))?;
+    let stranger =
+        CertifiedIssuer::self_signed(ca_params("Stranger CA (nobody trusts it)", 0, now)?, key()?)
+            .map_err(rcgen_err("the stranger's CA"))?;
+
+    let mut revoked = Vec::new();
+    let mut site = |scenario: &'static Scenario| -> Result<Site> {
+        let key = key()?;
+        let signed = |p: CertificateParams, by: &CertifiedIssuer<'_, KeyPair>| {
+            p.signed_by(&key, by)
+                .map(|c| c.der().clone())
+                .map_err(rcgen_err("a site certificate"))
+        };
+        let chain = match scenario.make {
+            Make::Valid | Make::Revoked => {
+                let p = site_params(&SITE_NAMES, now)?;
+                if scenario.make == Make::Revoked {
+                    revoked.push(p.serial_number.clone().expect("set above"));
+                }
+                vec![signed(p, &root)?]
+            }
+            Make::Expired => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.not_before = now - Duration::days(100);
+                p.not_after = now - Duration::days(10);
+                vec![signed(p, &root)?]
+            }
+            Make::NotYetValid => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.not_before = now + Duration::days(10);
+                p.not_after = now + Duration::days(100);
+                vec![signed(p, &root)?]
+            }
+            Make::TooLong => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.not_after = p.not_before + Duration::days(900);
+                vec![signed(p, &root)?]
+            }
+            // A loopback name the lab CA may vouch for, but not the one asked for.
+            Make::WrongHost => vec![signed(site_params(&["other.localhost"], now)?, &root)?],
+            Make::SelfSigned => {
+                let p = site_params(&SITE_NAMES, now)?;
+                vec![
+                    p.self_signed(&key)
+                        .map_err(rcgen_err("a self-signed certificate"))?
+                        .der()
+                        .clone(),
+                ]
+            }
+            Make::CaAsLeaf => {
+                // As `openssl req -x509 -subj /CN=localhost -addext subjectAltName=...` makes it:
+                // basicConstraints CA:TRUE, no key usage, no extended key usage.
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                p.key_usages = vec![];
+                p.extended_key_usages = vec![];
+                vec![
+                    p.self_signed(&key)
+                        .map_err(rcgen_err("a CA certificate for localhost"))?
+                        .der()
+                        .clone(),
+                ]
+            }
+            // The server sends the stranger's root too: it is only a claim.
+            Make::UntrustedRoot => vec![
+                signed(site_params(&SITE_NAMES, now)?, &stranger)?,
+                stranger.der().clone(),
+            ],
+            Make::IncompleteChain => vec![signed(site_params(&SITE_NAMES, now)?, &intermediate)?],
+            Make::ValidChain => vec![
+                signed(site_params(&SITE_NAMES, now)?, &intermediate)?,
+                intermediate.der().clone(),
+            ],
+            Make::NameConstraint => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.subject_alt_names.push(SanType::DnsName(
+                    "example.com".try_into().map_err(rcgen_err("a DNS name"))?,
+                ));
+                vec![signed(p, &root)?]
+            }
+            Make::WrongUsage => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+                vec![signed(p, &root)?]
+            }
+            Make::NoSan => {
+                let mut p = site_params(&SITE_NAMES, now)?;
+                p.subject_alt_names = vec![];
+                vec![signed(p, &root)?]
+            }
+        };
+        Ok(Site {
+            scenario,
+            chain,
+            key,
+        })
+    };
+    let sites = SCENARIOS
+        .iter()
+        .map(&mut site)
+        .collect::<Result<Vec<_>>>()?;
+    let gallery = site(&SCENARIOS[0])?;
+
+    let crl = |issuer: &CertifiedIssuer<'_, KeyPair>, serials: &[SerialNumber]| {
+        CertificateRevocationListParams {
+            this_update: now - Duration::hours(1),
+            next_update: now + Duration::days(30),
+            crl_number: random_serial(),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| RevokedCertParams {
+                    serial_number: s.clone(),
+                    revocation_time: now - Duration::minutes(30),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(issuer)
+        .and_then(|c| c.pem())
+        .map_err(rcgen_err("the revocation list"))
+    };
+    // The intermediate's list too, though it revokes nothing: OpenSSL (curl --crlfile) wants a
+    // CRL from the issuer of every site certificate it checks.
+    let crl_pem = crl(&root, &revoked)? + &crl(&intermediate, &[])?;
+    Ok(Lab {
+        ca_pem: root.pem(),
+        intermediate_pem: intermediate.pem(),
+        stranger_pem: stranger.pem(),
+        crl_pem,
+        gallery,
+        sites,
+    })
+}

@@ -1,0 +1,52 @@
+//! The gallery: one HTML page (no script, no external resource) listing every scenario with its
+//! link, what it shows, what Chromium and demo_client say, and why it matters. It reads only
+//! `scenarios.json`'s entries, so the page and the file cannot disagree.
+
+use std::fmt::Write;
+
+use super::scenarios::Entry;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn page(entries: &[Entry], ca_file: &str, crl_file: &str) -> String {
+    let mut rows = String::new();
+    for e in entries {
+        let demo = match &e.demo_client_says {
+            Some(title) => format!("refuses: {}", esc(title)),
+            None => "accepts".to_string(),
+        };
+        let _ = writeln!(
+            rows,
+            "<tr><td><a href=\"{url}\">{name}</a></td><td>{shows}</td><td><code>{chromium}</code></td>\
+             <td>{demo}</td><td>{why}</td><td>{lesson}</td></tr>",
+            url = esc(&e.url),
+            name = esc(&e.name),
+            shows = esc(&e.shows),
+            chromium = esc(&e.chromium_says),
+            why = esc(&e.why_it_matters),
+            lesson = esc(&e.lesson),
+        );
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>The failure lab: what a client must refuse</title>\
+         <style>body{{font-family:sans-serif;max-width:80em;margin:1em auto;padding:0 1em}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}}\
+         code{{white-space:nowrap}}</style></head><body>\n\
+         <h1>The failure lab: what a client must refuse</h1>\n\
+         <p>Every certificate below was made at this lab's start by its own CA, which may vouch only \
+         for localhost, 127.0.0.0/8 and ::1. Trust that CA ({ca}) and open each link: a careful client \
+         accepts the first and refuses most of the others. demo_client's words come from \
+         <code>demo_client --ca-file {ca} --crl {crl} URL</code>; <code>demo_lab check</code> visits them all.</p>\n\
+         <table><thead><tr><th>Scenario</th><th>What it shows</th><th>What Chromium says</th>\
+         <th>What demo_client says</th><th>Why it matters: what an attacker gains if a client accepts it</th>\
+         <th>Lesson</th></tr></thead><tbody>\n{rows}</tbody></table>\n</body></html>\n",
+        ca = esc(ca_file),
+        crl = esc(crl_file),
+    )
+}
