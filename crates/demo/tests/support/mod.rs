@@ -326,6 +326,24 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// demo_lab writing into `dir`, every listener on a port the system chooses: ready at its
+    /// `Lab ready: N scenarios at https://localhost:PORT/` line (`port` is the gallery's).
+    pub fn demo_lab(dir: &Path) -> Peer {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_demo_lab"));
+        cmd.arg("--dir").arg(dir).args(["--port-base", "0"]);
+        Peer::start(cmd, |line| {
+            line.strip_prefix("Lab ready: ")?
+                .split("https://localhost:")
+                .nth(1)?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,297 @@
+//! The failure lab, measured: every scenario against demo_client, curl, Python requests and
+//! headless Chromium (trusting the lab CA through its NSS database), each verdict compared with
+//! what scenarios.json says; `demo_lab check`; fresh certificates at each start; a taken port.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use https_demo::lab::marker;
+use https_demo::lab::scenarios::{Entry, Verdict, failure_kind};
+use support::*;
+
+fn entries(dir: &Path) -> Vec<Entry> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("scenarios.json")).unwrap()).unwrap()
+}
+
+fn verdict(ok: bool, page: &str, name: &str) -> Verdict {
+    if ok && page.contains(&marker(name)) {
+        Verdict::Accept
+    } else {
+        Verdict::Refuse
+    }
+}
+
+/// A HOME whose NSS database trusts the lab CA, and nothing else: Chromium reads it there.
+struct ChromiumHome(tempfile::TempDir);
+
+impl ChromiumHome {
+    fn trusting(ca: &Path) -> ChromiumHome {
+        let home = tempfile::tempdir().unwrap();
+        let db = home.path().join(".pki/nssdb");
+        std::fs::create_dir_all(&db).unwrap();
+        let db_arg = format!("sql:{}", db.display());
+        for args in [
+            vec!["-d", &db_arg, "-N", "--empty-password"],
+            vec![
+                "-d",
+                &db_arg,
+                "-A",
+                "-t",
+                "C,,",
+                "-n",
+                "lab",
+                "-i",
+                ca.to_str().unwrap(),
+            ],
+        ] {
+            let out = run_bounded(
+                Command::new("certutil")
+                    .env("HOME", home.path())
+                    .args(&args),
+                Duration::from_secs(20),
+            );
+            assert!(
+                out.status.success(),
+                "certutil {args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+        ChromiumHome(home)
+    }
+
+    /// The page's DOM (empty on a refused certificate) and Chromium's log, where it names the
+    /// error (`net_error -201 ... ERR_CERT_DATE_INVALID`).
+    fn dump_dom(&self, profile: &str, url: &str) -> (String, String) {
+        let home = self.0.path();
+        let out = run_bounded(
+            Command::new("chromium").env("HOME", home).args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--enable-logging=stderr",
+                "--v=0",
+                &format!("--user-data-dir={}", home.join(profile).display()),
+                "--dump-dom",
+                url,
+            ]),
+            Duration::from_secs(25),
+        );
+        (text(&out.stdout), text(&out.stderr))
+    }
+}
+
+const PYTHON_GET: &str = "import sys, requests\n\
+r = requests.get(sys.argv[1], verify=sys.argv[2], timeout=10)\n\
+print(r.text)";
+
+#[test]
+fn every_client_gives_the_verdict_scenarios_json_expects() {
+    assert!(
+        Command::new("chromium").arg("--version").output().is_ok()
+            && Command::new("certutil").arg("-H").output().is_ok(),
+        "this test needs Chromium and NSS's certutil: apt-get install chromium libnss3-tools (./run_tests.sh does it)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let _lab = Peer::demo_lab(dir.path());
+    let (ca, crl) = (dir.path().join("ca.pem"), dir.path().join("crl.pem"));
+    let (ca_arg, crl_arg) = (ca.to_str().unwrap(), crl.to_str().unwrap());
+    let entries = entries(dir.path());
+    assert!(entries.len() >= 15, "{entries:?}");
+    let browser = ChromiumHome::trusting(&ca);
+    let mut wrong = Vec::new();
+    for e in &entries {
+        let mut measured = BTreeMap::new();
+
+        // demo_client: its verdict, and a refusal in its classification's words.
+        let out = run_bounded(
+            Command::new(env!("CARGO_BIN_EXE_demo_client")).args([
+                "--ca-file",
+                ca_arg,
+                "--crl",
+                crl_arg,
+                "--timeout",
+                "10",
+                &e.url,
+            ]),
+            Duration::from_secs(20),
+        );
+        let v = verdict(out.status.success(), &text(&out.stdout), &e.name);
+        let said = text(&out.stderr);
+        if v == Verdict::Refuse {
+            let kind = e
+                .failure
+                .as_deref()
+                .and_then(failure_kind)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: demo_client refused, scenarios.json names no failure: {said}",
+                        e.name
+                    )
+                });
+            assert!(
+                said.contains(&format!("demo_client: error: {}", kind.title())),
+                "{}: demo_client's refusal does not start with \"{}\": {said}",
+                e.name,
+                kind.title()
+            );
+            for debug in ["Other(", "Error(", "{ ", "Some("] {
+                assert!(!said.contains(debug), "{}: debug text in {said}", e.name);
+            }
+            assert_eq!(
+                e.demo_client_says.as_deref(),
+                Some(kind.title()),
+                "{}",
+                e.name
+            );
+        }
+        measured.insert("demo_client", (v, e.expect.demo_client));
+
+        let out = curl(&["--cacert", ca_arg, "--crlfile", crl_arg, &e.url]);
+        let v = verdict(out.status.success(), &text(&out.stdout), &e.name);
+        measured.insert("curl", (v, e.expect.curl));
+
+        let out = run_bounded(
+            Command::new("python3").args(["-c", PYTHON_GET, &e.url, ca_arg]),
+            Duration::from_secs(20),
+        );
+        let v = verdict(out.status.success(), &text(&out.stdout), &e.name);
+        measured.insert("python", (v, e.expect.python));
+
+        let (dom, log) = browser.dump_dom(&format!("profile-{}", e.name), &e.url);
+        let v = verdict(true, &dom, &e.name);
+        if v == Verdict::Refuse {
+            if let Some(code) = e.chromium_says.strip_prefix("NET::") {
+                assert!(
+                    log.contains(&format!("net::{code}")),
+                    "{}: Chromium refused, but not with {code}:\n{}",
+                    e.name,
+                    log.lines()
+                        .filter(|l| l.contains("ERR_"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+        }
+        measured.insert("chromium", (v, e.expect.chromium));
+
+        for (client, (got, want)) in measured {
+            if got != want {
+                wrong.push(format!(
+                    "{}: {client} {}s, scenarios.json expects {}",
+                    e.name,
+                    got.word(),
+                    want.word()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "measured verdicts differ:\n{}",
+        wrong.join("\n")
+    );
+}
+
+fn serials(dir: &Path) -> BTreeMap<String, (String, String, Verdict)> {
+    entries(dir)
+        .into_iter()
+        .map(|e| (e.name, (e.serial, e.sha256, e.expect.demo_client)))
+        .collect()
+}
+
+fn check(dir: &Path) -> String {
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_demo_lab"))
+            .args(["check", "--dir"])
+            .arg(dir),
+        Duration::from_secs(60),
+    );
+    let shown = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo_lab check failed:\n{shown}{}",
+        text(&out.stderr)
+    );
+    shown
+}
+
+#[test]
+fn check_passes_and_each_start_makes_fresh_certificates_with_the_same_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let _lab = Peer::demo_lab(dir.path());
+        let table = check(dir.path());
+        assert!(
+            table.contains("Every verdict is the one scenarios.json expects"),
+            "{table}"
+        );
+        let revoked = table.lines().find(|l| l.starts_with("revoked ")).unwrap();
+        assert_eq!(
+            words(revoked)[1..4],
+            ["refuse", "refuse", "revoked"],
+            "{table}"
+        );
+        serials(dir.path())
+    };
+    let _lab = Peer::demo_lab(dir.path());
+    check(dir.path());
+    let second = serials(dir.path());
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (name, (serial, sha, verdict)) in &first {
+        let (serial2, sha2, verdict2) = &second[name];
+        assert_ne!(serial, serial2, "{name}: the same serial twice");
+        assert_ne!(sha, sha2, "{name}: the same certificate twice");
+        assert_eq!(verdict, verdict2, "{name}");
+    }
+}
+
+#[test]
+fn a_taken_port_is_named_and_nothing_is_left_listening() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    // The third listener collides: the two before it were taken, and must be let go.
+    let base = port - 2;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_demo_lab"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--port-base", &base.to_string()]),
+        Duration::from_secs(20),
+    );
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    // Normally port (scenario expired) collides; another test's lab may hold a lower one.
+    let named = (base..=port).find(|p| said.contains(&format!("port {p} (")));
+    assert!(
+        named.is_some()
+            && said.contains("is taken by another program, so the lab did not start")
+            && said.contains(&format!("--port-base (now {base}")),
+        "{said}"
+    );
+    assert!(!said.contains("Error("), "{said}");
+    assert!(!text(&out.stdout).contains("Lab ready"));
+    for p in [base, base + 1] {
+        assert!(
+            TcpStream::connect(("127.0.0.1", p)).is_err(),
+            "port {p} still listens after the lab refused to start"
+        );
+    }
+    assert!(
+        !dir.path().join("scenarios.json").exists(),
+        "a lab that did not start wrote its scenarios"
+    );
+}
