@@ -229,7 +229,29 @@ fn check(dir: &Path) -> String {
 fn check_passes_and_each_start_makes_fresh_certificates_with_the_same_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let first = {
-        let _lab = Peer::demo_lab(dir.path());
+        let lab = Peer::demo_lab(dir.path());
+        let ca = dir.path().join("ca.pem");
+        let gallery = curl(&[
+            "--cacert",
+            ca.to_str().unwrap(),
+            &format!("https://localhost:{}/", lab.port),
+        ]);
+        let page = text(&gallery.stdout);
+        assert!(gallery.status.success(), "{}", text(&gallery.stderr));
+        for e in entries(dir.path()) {
+            for shown in [
+                format!("<a href=\"{}\">{}</a>", e.url, e.name),
+                e.chromium_says,
+            ] {
+                assert!(page.contains(&shown), "the gallery lacks {shown}: {page}");
+            }
+        }
+        for external in ["<script", "src=", "http://", "<link"] {
+            assert!(
+                !page.contains(external),
+                "the gallery has {external}: {page}"
+            );
+        }
         let table = check(dir.path());
         assert!(
             table.contains("Every verdict is the one scenarios.json expects"),

@@ -237,3 +237,45 @@ pub fn make() -> Result<Lab> {
         sites,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::trust::{TrustedCas, server_name, verify_chain};
+
+    /// The trust core judges every chain offline as `scenarios.rs` says demo_client does: the
+    /// lab's certificates are what they claim to be, without a server or a network.
+    #[test]
+    fn every_scenario_is_classified_as_the_list_says() {
+        let lab = make().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, crl) = (dir.path().join("ca.pem"), dir.path().join("crl.pem"));
+        std::fs::write(&ca, &lab.ca_pem).unwrap();
+        std::fs::write(&crl, &lab.crl_pem).unwrap();
+        let cas = TrustedCas::load(&ca).unwrap().with_crl_file(&crl).unwrap();
+        let name = server_name("localhost").unwrap();
+        for site in &lab.sites {
+            let verdict =
+                verify_chain(&cas, &site.chain, &name, rustls_pki_types::UnixTime::now()).unwrap();
+            assert_eq!(
+                verdict.err().map(|f| f.kind()),
+                site.scenario.failure,
+                "{}",
+                site.scenario.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_crl_file_without_a_crl_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, make().unwrap().ca_pem).unwrap();
+        let err = TrustedCas::load(&ca)
+            .unwrap()
+            .with_crl_file(&ca)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds no CRL"), "{err}");
+    }
+}

@@ -36,8 +36,7 @@ pub fn page(entries: &[Entry], ca_file: &str, crl_file: &str) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>The failure lab: what a client must refuse</title>\
          <style>body{{font-family:sans-serif;max-width:80em;margin:1em auto;padding:0 1em}}\
-         table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}}\
-         code{{white-space:nowrap}}</style></head><body>\n\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}}</style></head><body>\n\
          <h1>The failure lab: what a client must refuse</h1>\n\
          <p>Every certificate below was made at this lab's start by its own CA, which may vouch only \
          for localhost, 127.0.0.0/8 and ::1. Trust that CA ({ca}) and open each link: a careful client \
