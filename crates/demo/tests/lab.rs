@@ -265,9 +265,22 @@ fn check_passes_and_each_start_makes_fresh_certificates_with_the_same_verdicts()
         );
         serials(dir.path())
     };
-    let _lab = Peer::demo_lab(dir.path());
+    let lab = Peer::demo_lab(dir.path());
     check(dir.path());
     let second = serials(dir.path());
+    drop(lab);
+    // With the lab stopped, the check says so rather than count refusals.
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_demo_lab"))
+            .args(["check", "--dir"])
+            .arg(dir.path()),
+        Duration::from_secs(60),
+    );
+    let said = text(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("Is the lab running? Start it with demo_lab --dir"),
+        "{said}"
+    );
     assert_eq!(
         first.keys().collect::<Vec<_>>(),
         second.keys().collect::<Vec<_>>()

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -31,9 +31,16 @@ pub struct Visit {
 /// Reads `DIR/scenarios.json`.
 pub fn entries(dir: &Path) -> Result<Vec<Entry>> {
     let file = dir.join(SCENARIOS_FILE);
-    let text = crate::files::read_text_bounded(&file, 1 << 20, "the lab's scenario list").map_err(
-        |e| anyhow!("{e:#} Start the lab first (demo_lab --dir {}), then run the check in another terminal.", dir.display()),
-    )?;
+    if matches!(file.try_exists(), Ok(false)) {
+        bail!(
+            "{} does not exist: no lab has run with --dir {}. Start the lab (demo_lab --dir {}), then run \
+             the check from another terminal.",
+            file.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    let text = crate::files::read_text_bounded(&file, 1 << 20, "the lab's scenario list")?;
     serde_json::from_str(&text).map_err(|e| {
         anyhow!(
             "{} is not the lab's scenario list ({e}). Start demo_lab --dir {} again to write a fresh one.",
@@ -75,8 +82,14 @@ pub async fn visit_all(dir: &Path) -> Result<Vec<Visit>> {
                     );
                     (Verdict::Refuse, Some(failure), words.what)
                 }
-                // Refused for something else than the certificate (the lab is not running?).
-                None => (Verdict::Refuse, None, format!("{refusal:#}")),
+                // No certificate was judged: the lab is not there to ask.
+                None => bail!(
+                    "scenario {} ({}) could not be visited: {refusal:#} Is the lab running? Start it with \
+                     demo_lab --dir {} and run the check from another terminal.",
+                    e.name,
+                    e.url,
+                    dir.display()
+                ),
             },
         };
         visits.push(Visit {
