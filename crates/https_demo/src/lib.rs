@@ -8,6 +8,7 @@
 //! - [`tls`]: the trust core, the one classification of failures, the rustls configurations.
 //! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.
 //! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
+//! - [`lab`]: the failure lab: every bad certificate, served from a fresh lab CA, and the gallery.
 
 pub mod client;
 pub mod files;
