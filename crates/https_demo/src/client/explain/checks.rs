@@ -14,6 +14,7 @@ use crate::pki::inspect::{CertSummary, plain_name, show_time, strict_warning};
 use crate::tls::failure::{self, Audience, CertFailure, Presented};
 use crate::tls::trust::{TrustedCas, ca_name};
 use crate::tls::witness::Seen;
+use crate::wire::iana::Iana;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -337,9 +338,7 @@ impl Facts<'_> {
                 } else {
                     "CertificateVerify"
                 },
-                self.signature
-                    .map(|s| crate::wire::iana::signature_scheme(u16::from(s)))
-                    .unwrap_or_default()
+                self.signature.map(Iana::iana_name).unwrap_or_default()
             ),
         }
     }
@@ -349,7 +348,7 @@ impl Facts<'_> {
             Some(s) => format!(
                 "The server's handshake signature ({}) does not verify with its certificate's public key: \
                  it does not hold the certificate's private key.",
-                crate::wire::iana::signature_scheme(u16::from(s))
+                s.iana_name()
             ),
             None => String::new(),
         }
