@@ -194,12 +194,10 @@ pub fn refusal(failure: &CertFailure, cas: &TrustedCas, cx: &FailureContext<'_>)
     let by_a_name_it_holds = match failure {
         CertFailure::NameMismatch { holds, .. } => holds.first().and_then(|first| {
             let mut other = cx.target.url.clone();
-            let host = if first.parse::<std::net::Ipv6Addr>().is_ok() {
-                format!("[{first}]")
-            } else {
-                first.to_string()
-            };
-            other.set_host(Some(&host)).ok().map(|()| other.to_string())
+            other
+                .set_host(Some(&first.url_host()))
+                .ok()
+                .map(|()| other.to_string())
         }),
         _ => None,
     };

@@ -10,7 +10,7 @@ use rustls::SignatureScheme;
 use time::OffsetDateTime;
 
 use super::story::{ChainCertificate, Check, Outcome};
-use crate::pki::inspect::{CertSummary, plain_name, show_time, strict_warning};
+use crate::pki::inspect::{CertSummary, join, show_time, strict_warning};
 use crate::tls::failure::{self, Audience, CertFailure, Presented};
 use crate::tls::trust::{TrustedCas, ca_name};
 use crate::tls::witness::Seen;
@@ -219,7 +219,7 @@ impl Facts<'_> {
     fn site_names(&self) -> String {
         self.certs
             .first()
-            .map(|c| plain(&c.names).join(", "))
+            .map(|c| join(&c.names))
             .unwrap_or_default()
     }
 
@@ -304,13 +304,7 @@ impl Facts<'_> {
                     .skip(1)
                     .chain(self.ca)
                     .filter(|c| !c.permitted.is_empty())
-                    .map(|c| {
-                        format!(
-                            "{} may vouch only for {}",
-                            ca_name(c),
-                            plain(&c.permitted).join(", ")
-                        )
-                    })
+                    .map(|c| format!("{} may vouch only for {}", ca_name(c), join(&c.permitted)))
                     .collect();
                 if limits.is_empty() {
                     format!(
@@ -355,11 +349,9 @@ impl Facts<'_> {
     }
 }
 
-fn first_name(c: &CertSummary) -> &str {
-    plain(&c.names).first().copied().unwrap_or("the server")
-}
-
-/// The names as people write them: localhost, ::1.
-fn plain(names: &[String]) -> Vec<&str> {
-    names.iter().map(|n| plain_name(n)).collect()
+fn first_name(c: &CertSummary) -> String {
+    c.names
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "the server".into())
 }

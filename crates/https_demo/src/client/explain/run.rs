@@ -356,12 +356,9 @@ impl Run {
         &mut self,
         tls: TlsStream<crate::wire::recording::Recorded<TcpStream>>,
     ) -> Result<(), Stop> {
-        let alpn = tls
-            .get_ref()
-            .1
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        let h2 = alpn.as_deref() == Some("h2");
+        let chosen = tls.get_ref().1.alpn_protocol();
+        let h2 = chosen == Some(b"h2");
+        let alpn = chosen.map(|p| String::from_utf8_lossy(p).into_owned());
         let plaintext = Wire::counter();
         let io = TokioIo::new(plaintext.wrap(tls));
         let started = Instant::now();
