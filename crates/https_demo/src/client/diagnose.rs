@@ -212,6 +212,24 @@ pub fn refusal(failure: &CertFailure, cas: &TrustedCas, cx: &FailureContext<'_>)
     format!("{}: {}", failure.title(), words.paragraph())
 }
 
+/// An http:// URL that reached a server speaking TLS on that port ([`super::probe`] asked it):
+/// the scheme is the problem, not the path. `answered` is what the server said to plain HTTP.
+pub fn explain_wrong_scheme(
+    cx: &FailureContext<'_>,
+    answered: Option<reqwest::StatusCode>,
+) -> String {
+    let at = cx.target.authority();
+    let what = match answered {
+        Some(status) => format!("it answered {status} to the plain HTTP request"),
+        None => "it closed the connection without an HTTP answer".to_string(),
+    };
+    format!(
+        "the server at {at} speaks HTTPS (TLS) on this port, and the URL asks for plain HTTP \
+         (http://): {what}. The scheme is the problem, not the path: use {}.",
+        with_scheme(cx.target, "https")
+    )
+}
+
 pub fn explain_timeout(cx: &FailureContext<'_>) -> String {
     let at = cx.target.authority();
     let secs = show_secs(cx.timeout);

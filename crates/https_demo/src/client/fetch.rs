@@ -141,6 +141,11 @@ impl Client {
         let mut response = match sent {
             Ok(response) => response,
             Err(e) => {
+                // Connected, and no HTTP came back: over http://, an HTTPS server may have
+                // closed on the plain request.
+                if !self.target.tls && !e.is_connect() && !e.is_timeout() {
+                    self.refuse_if_tls(None).await?;
+                }
                 let presented = if diagnose::certificate_refused(&e) {
                     self.presented_chain().await
                 } else {
@@ -178,6 +183,9 @@ impl Client {
             }
         }
         let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
+        if !status.is_success() && !self.target.tls {
+            self.refuse_if_tls(Some(status)).await?;
+        }
         if !status.is_success() {
             let said = text.lines().next().unwrap_or("").trim();
             let said = if said.is_empty() {
@@ -198,6 +206,22 @@ impl Client {
             remote,
             verified,
         })
+    }
+
+    /// Over http://, after a failure: when the port speaks TLS, the scheme was the problem, and
+    /// this is the error to give.
+    async fn refuse_if_tls(&self, answered: Option<reqwest::StatusCode>) -> Result<()> {
+        if super::probe::speaks_tls(&self.target, self.timeout).await {
+            let cx = diagnose::FailureContext {
+                target: &self.target,
+                cas: None,
+                timeout: self.timeout,
+                connected: true,
+                presented: &[],
+            };
+            bail!(diagnose::explain_wrong_scheme(&cx, answered));
+        }
+        Ok(())
     }
 
     /// The chain the server presents, asked for once more after a refusal: reqwest keeps no
