@@ -234,7 +234,7 @@ impl Client {
         };
         let (Ok(observed), Ok(name)) = (
             trust::observed_config(cas, false),
-            crate::tls::trust::server_name(&self.target.name),
+            self.target.server_name(),
         ) else {
             return Vec::new();
         };
@@ -341,7 +341,7 @@ fn http_version_name(v: reqwest::Version) -> String {
         reqwest::Version::HTTP_11 => "HTTP/1.1".into(),
         reqwest::Version::HTTP_2 => "HTTP/2".into(),
         reqwest::Version::HTTP_3 => "HTTP/3".into(),
-        other => format!("{other:?}"),
+        _ => "a newer HTTP version".into(),
     }
 }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
-use rustls_pki_types::ServerName;
 use tls_parser::TlsRecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,7 +24,7 @@ pub async fn speaks_tls(target: &Target, limit: Duration) -> bool {
             .ok()?
             .with_root_certificates(RootCertStore::empty())
             .with_no_client_auth();
-        let name = ServerName::try_from(target.name.clone()).ok()?;
+        let name = target.server_name().ok()?;
         let mut conn = ClientConnection::new(Arc::new(config), name).ok()?;
         let mut hello = Vec::new();
         conn.write_tls(&mut hello).ok()?;

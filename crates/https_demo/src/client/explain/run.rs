@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
@@ -48,8 +48,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
     let cas = TrustedCas::load(&req.ca_file)?;
     let key_log = trust::key_log_file()?;
     let observed = trust::observed_config(&cas, key_log.is_some())?;
-    let server_name = ServerName::try_from(target.name.clone())
-        .map_err(|_| anyhow!("{} is not a DNS name or an IP address", target.name))?;
+    let server_name = target.server_name()?;
     // aws-lc sets up its random generator on first use, which took 30 to 55 ms here: pay that
     // before the story's clock starts, so that its timings show the network and the handshake.
     let _ = observed
