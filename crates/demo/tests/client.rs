@@ -395,10 +395,30 @@ fn an_http_url_to_a_tls_server_suggests_https() {
     assert_eq!(
         failure(&out),
         format!(
-            "the server at localhost:{port} closed the connection without an HTTP answer. If it is an HTTPS \
-             server (it then reads plain HTTP as a broken TLS message), use https://localhost:{port}/."
+            "the server at localhost:{port} speaks HTTPS (TLS) on this port, and the URL asks for plain HTTP \
+             (http://): it closed the connection without an HTTP answer. The scheme is the problem, not the \
+             path: use https://localhost:{port}/."
         )
     );
+}
+
+/// demo_server answers plain HTTP on its TLS port with a 400 naming the https:// URL; the client
+/// says that the scheme, not the path, is wrong.
+#[test]
+fn an_http_url_to_demo_servers_tls_port_names_the_scheme() {
+    let server = support::Server::start(&[]);
+    let port = server.port;
+    let out = client(&repo(), &[&format!("http://localhost:{port}/secret")], &[]);
+    let said = failure(&out);
+    assert_eq!(
+        said,
+        format!(
+            "the server at localhost:{port} speaks HTTPS (TLS) on this port, and the URL asks for plain HTTP \
+             (http://): it answered 400 Bad Request to the plain HTTP request. The scheme is the problem, not \
+             the path: use https://localhost:{port}/secret."
+        )
+    );
+    assert!(!said.contains("path."), "{said}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use https_demo::layout;
 use https_demo::pki::{self, inspect::CertSummary};
-use https_demo::wire::iana as names;
+use https_demo::wire::iana::Iana;
 use serde_json::Value;
 use support::certs::{now_window, test_ca, test_site};
 use support::*;
@@ -542,7 +542,7 @@ fn demo_client_prints_the_connection_json_as_it_came() {
     let mut suites: Vec<String> = https_demo::tls::provider()
         .cipher_suites
         .iter()
-        .map(|s| names::cipher_suite(u16::from(s.suite())))
+        .map(|s| s.suite().iana_name())
         .collect();
     suites.push("TLS_EMPTY_RENEGOTIATION_INFO_SCSV".into());
     assert_eq!(tls["offered"]["cipher_suites"], serde_json::json!(suites));

@@ -194,12 +194,10 @@ pub fn refusal(failure: &CertFailure, cas: &TrustedCas, cx: &FailureContext<'_>)
     let by_a_name_it_holds = match failure {
         CertFailure::NameMismatch { holds, .. } => holds.first().and_then(|first| {
             let mut other = cx.target.url.clone();
-            let host = if first.parse::<std::net::Ipv6Addr>().is_ok() {
-                format!("[{first}]")
-            } else {
-                first.to_string()
-            };
-            other.set_host(Some(&host)).ok().map(|()| other.to_string())
+            other
+                .set_host(Some(&first.url_host()))
+                .ok()
+                .map(|()| other.to_string())
         }),
         _ => None,
     };
@@ -212,6 +210,24 @@ pub fn refusal(failure: &CertFailure, cas: &TrustedCas, cx: &FailureContext<'_>)
         },
     );
     format!("{}: {}", failure.title(), words.paragraph())
+}
+
+/// An http:// URL that reached a server speaking TLS on that port ([`super::probe`] asked it):
+/// the scheme is the problem, not the path. `answered` is what the server said to plain HTTP.
+pub fn explain_wrong_scheme(
+    cx: &FailureContext<'_>,
+    answered: Option<reqwest::StatusCode>,
+) -> String {
+    let at = cx.target.authority();
+    let what = match answered {
+        Some(status) => format!("it answered {status} to the plain HTTP request"),
+        None => "it closed the connection without an HTTP answer".to_string(),
+    };
+    format!(
+        "the server at {at} speaks HTTPS (TLS) on this port, and the URL asks for plain HTTP \
+         (http://): {what}. The scheme is the problem, not the path: use {}.",
+        with_scheme(cx.target, "https")
+    )
 }
 
 pub fn explain_timeout(cx: &FailureContext<'_>) -> String {

@@ -154,6 +154,11 @@ impl Client {
         let mut response = match sent {
             Ok(response) => response,
             Err(e) => {
+                // Connected, and no HTTP came back: over http://, an HTTPS server may have
+                // closed on the plain request.
+                if !self.target.tls && !e.is_connect() && !e.is_timeout() {
+                    self.refuse_if_tls(None).await?;
+                }
                 let presented = if diagnose::certificate_refused(&e) {
                     self.presented_chain().await
                 } else {
@@ -191,6 +196,9 @@ impl Client {
             }
         }
         let text = printable(&String::from_utf8_lossy(&body).replace("\r\n", "\n"));
+        if !status.is_success() && !self.target.tls {
+            self.refuse_if_tls(Some(status)).await?;
+        }
         if !status.is_success() {
             let said = text.lines().next().unwrap_or("").trim();
             let said = if said.is_empty() {
@@ -213,6 +221,22 @@ impl Client {
         })
     }
 
+    /// Over http://, after a failure: when the port speaks TLS, the scheme was the problem, and
+    /// this is the error to give.
+    async fn refuse_if_tls(&self, answered: Option<reqwest::StatusCode>) -> Result<()> {
+        if super::probe::speaks_tls(&self.target, self.timeout).await {
+            let cx = diagnose::FailureContext {
+                target: &self.target,
+                cas: None,
+                timeout: self.timeout,
+                connected: true,
+                presented: &[],
+            };
+            bail!(diagnose::explain_wrong_scheme(&cx, answered));
+        }
+        Ok(())
+    }
+
     /// The chain the server presents, asked for once more after a refusal: reqwest keeps no
     /// certificate of a failed handshake, and the refusal is worded from its facts (self-signed
     /// or not, its names, its dates). The verdict is the same trust core's, through the witness
@@ -223,7 +247,7 @@ impl Client {
         };
         let (Ok(observed), Ok(name)) = (
             trust::observed_config(cas, false),
-            crate::tls::trust::server_name(&self.target.name),
+            self.target.server_name(),
         ) else {
             return Vec::new();
         };
@@ -330,7 +354,7 @@ fn http_version_name(v: reqwest::Version) -> String {
         reqwest::Version::HTTP_11 => "HTTP/1.1".into(),
         reqwest::Version::HTTP_2 => "HTTP/2".into(),
         reqwest::Version::HTTP_3 => "HTTP/3".into(),
-        other => format!("{other:?}"),
+        _ => "a newer HTTP version".into(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use anyhow::{Result, anyhow, bail};
 use reqwest::Url;
+use rustls_pki_types::ServerName;
 
 /// Where the demo's server listens.
 pub const DEFAULT_URL: &str = "https://localhost:8080/";
@@ -43,6 +44,12 @@ impl Target {
             port,
             tls,
         })
+    }
+
+    /// The name as rustls types it (a DNS name or an IP address), for the handshake and the
+    /// certificate check: the trust core's one parser of names.
+    pub fn server_name(&self) -> Result<ServerName<'static>> {
+        crate::tls::trust::server_name(&self.name)
     }
 
     /// `host:port` as the URL writes it (`[::1]:8080`).

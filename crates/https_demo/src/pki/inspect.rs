@@ -10,6 +10,7 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::*;
 
+use super::names::Name;
 use super::validity;
 
 /// What a person wants to know about one certificate.
@@ -17,9 +18,12 @@ use super::validity;
 pub struct CertSummary {
     pub subject: String,
     pub issuer: String,
+    /// The subject and issuer as encoded (DER): what a chain is matched by, not their text.
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
     pub issuer_name: String,
     /// The subjectAltNames; when there are none, the common name stands in.
-    pub names: Vec<String>,
+    pub names: Vec<Name>,
     pub has_sans: bool,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
@@ -32,7 +36,7 @@ pub struct CertSummary {
     pub self_signed: bool,
     pub key_usage: Vec<String>,
     pub extended_key_usage: Vec<String>,
-    pub permitted: Vec<String>,
+    pub permitted: Vec<Name>,
     /// What strict clients would refuse in this certificate alone.
     pub strict: Vec<StrictIssue>,
 }
@@ -102,12 +106,7 @@ impl CertSummary {
             .map_err(|e| anyhow!("not a valid X.509 certificate ({e})"))?;
         let mut names = Vec::new();
         if let Ok(Some(san)) = cert.subject_alternative_name() {
-            names = san
-                .value
-                .general_names
-                .iter()
-                .map(show_general_name)
-                .collect();
+            names = san.value.general_names.iter().map(general_name).collect();
         }
         let bc = cert
             .basic_constraints()
@@ -138,10 +137,7 @@ impl CertSummary {
                 }
                 ParsedExtension::NameConstraints(nc) => {
                     if let Some(subtrees) = &nc.permitted_subtrees {
-                        permitted = subtrees
-                            .iter()
-                            .map(|s| show_general_name(&s.base))
-                            .collect();
+                        permitted = subtrees.iter().map(|s| general_name(&s.base)).collect();
                     }
                 }
                 _ => {}
@@ -150,10 +146,12 @@ impl CertSummary {
         Ok(CertSummary {
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
+            subject_der: cert.subject().as_raw().to_vec(),
+            issuer_der: cert.issuer().as_raw().to_vec(),
             issuer_name: short_name(cert.issuer()),
             has_sans: !names.is_empty(),
             names: if names.is_empty() {
-                vec![short_name(cert.subject())]
+                vec![Name::CommonName(short_name(cert.subject()))]
             } else {
                 names
             },
@@ -175,7 +173,11 @@ impl CertSummary {
 
     /// How a message calls it: "the CA certificate Tutorial CA", "the certificate for localhost".
     pub fn called(&self) -> String {
-        let first = self.names.first().map(|n| plain_name(n)).unwrap_or("?");
+        let first = self
+            .names
+            .first()
+            .map(Name::to_string)
+            .unwrap_or_else(|| "?".into());
         if self.is_ca {
             format!("the CA certificate {first}")
         } else {
@@ -185,12 +187,11 @@ impl CertSummary {
 
     /// "From A to B I am X according to Y".
     pub fn sentence(&self) -> String {
-        let names: Vec<&str> = self.names.iter().map(|n| plain_name(n)).collect();
         format!(
             "From {} to {} I am {} according to {}.",
             show_time(self.not_before),
             show_time(self.not_after),
-            names.join(", "),
+            join(&self.names),
             if self.self_signed {
                 format!("{} itself", self.issuer_name)
             } else {
@@ -230,7 +231,7 @@ impl CertSummary {
         row(
             "Names (SAN):",
             &if self.has_sans {
-                self.names.join(", ")
+                labelled(&self.names)
             } else {
                 "none".into()
             },
@@ -249,15 +250,28 @@ impl CertSummary {
         row("Key usage:", &self.key_usage.join(", "));
         row("Extended usage:", &self.extended_key_usage.join(", "));
         if !self.permitted.is_empty() {
-            row("May vouch only for:", &self.permitted.join(", "));
+            row("May vouch only for:", &labelled(&self.permitted));
         }
         out
     }
 }
 
-/// A name as people write it: "DNS:localhost" is localhost, "IP:::1" is ::1.
-pub fn plain_name(name: &str) -> &str {
-    name.trim_start_matches("DNS:").trim_start_matches("IP:")
+/// Names as people write them: "localhost, 127.0.0.1, ::1".
+pub fn join(names: &[Name]) -> String {
+    names
+        .iter()
+        .map(Name::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Names as openssl prints them: "DNS:localhost, IP:127.0.0.1".
+fn labelled(names: &[Name]) -> String {
+    names
+        .iter()
+        .map(Name::labelled)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What strict clients refuse in `cert` alone (RFC 5280's MUSTs that OpenSSL's strict mode
@@ -370,7 +384,7 @@ fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
     if let Some(exts) = csr.requested_extensions() {
         for ext in exts {
             if let ParsedExtension::SubjectAlternativeName(san) = ext {
-                names.extend(san.general_names.iter().map(show_general_name));
+                names.extend(san.general_names.iter().map(general_name));
             }
         }
     }
@@ -383,11 +397,10 @@ fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
         }
     };
     let mut out = format!("Certificate request in {shown}:\n");
-    let plain: Vec<&str> = names.iter().map(|n| plain_name(n)).collect();
-    let who = if plain.is_empty() {
+    let who = if names.is_empty() {
         short_name(&info.subject)
     } else {
-        plain.join(", ")
+        join(&names)
     };
     let _ = writeln!(out, "  I am {who}, and I ask a CA to vouch for it.");
     let _ = writeln!(out, "  {:<17} {}", "Subject:", info.subject);
@@ -398,7 +411,7 @@ fn describe_csr(der: &[u8], shown: &str) -> Result<String> {
         if names.is_empty() {
             "none (clients will reject a certificate without them)".into()
         } else {
-            names.join(", ")
+            labelled(&names)
         }
     );
     let _ = writeln!(
@@ -447,33 +460,30 @@ pub fn fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-fn show_general_name(name: &GeneralName<'_>) -> String {
+/// A name of a certificate or a name constraint, typed: an IP SAN holds 4 or 16 bytes, an IP
+/// name constraint 8 or 32 (the address, then the mask).
+fn general_name(name: &GeneralName<'_>) -> Name {
+    let prefix = |mask: &[u8]| mask.iter().map(|x| x.count_ones()).sum::<u32>() as u8;
     match name {
-        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::DNSName(d) => Name::Dns(d.to_string()),
         GeneralName::IPAddress(b) => match b.len() {
-            4 => format!(
-                "IP:{}",
-                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())
+            4 => Name::Ip(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).into()),
+            16 => Name::Ip(
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default()).into(),
             ),
-            16 => format!(
-                "IP:{}",
-                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())
+            8 => Name::IpRange(
+                std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).into(),
+                prefix(&b[4..]),
             ),
-            8 => {
-                let prefix: u32 = b[4..].iter().map(|x| x.count_ones()).sum();
-                format!(
-                    "IP:{}/{prefix}",
-                    std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])
-                )
-            }
-            32 => {
-                let prefix: u32 = b[16..].iter().map(|x| x.count_ones()).sum();
-                let addr: [u8; 16] = b[..16].try_into().unwrap_or_default();
-                format!("IP:{}/{prefix}", std::net::Ipv6Addr::from(addr))
-            }
-            _ => format!("IP:{b:02x?}"),
+            32 => Name::IpRange(
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&b[..16]).unwrap_or_default()).into(),
+                prefix(&b[16..]),
+            ),
+            n => Name::Other(format!(
+                "an IP address field of {n} bytes (4 or 16 expected)"
+            )),
         },
-        other => other.to_string(),
+        other => Name::Other(other.to_string()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Who a certificate is for: the subject's distinguished name and its subjectAltNames.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use anyhow::{Result, anyhow, bail};
@@ -45,19 +46,92 @@ impl Subject {
     }
 }
 
-/// Types each name the way mkcert does: an IP address becomes an IP SAN, anything else must be
-/// a valid DNS name (a leading `*.` wildcard allowed).
-pub fn parse_san(name: &str) -> Result<SanType> {
-    if let Ok(ip) = name.parse::<IpAddr>() {
-        return Ok(SanType::IpAddress(ip));
+/// A name a certificate is for, or that a CA may vouch for, typed once when it is read (from the
+/// command line, a certificate or a CSR). A DNS name and an IP address are different things: an
+/// IP address is never sent as SNI and matches only an IP SAN. Shown plain (`localhost`, `::1`);
+/// [`Name::labelled`] gives the `DNS:`/`IP:` form openssl prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Name {
+    Dns(String),
+    Ip(IpAddr),
+    /// An address range, as name constraints give them: 127.0.0.0/8.
+    IpRange(IpAddr, u8),
+    /// A certificate without subjectAltName: its common name stands in (clients do not check it).
+    CommonName(String),
+    /// Another kind (an email address, a URI, ...), as x509-parser writes it.
+    Other(String),
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Name::Dns(name) | Name::CommonName(name) | Name::Other(name) => f.write_str(name),
+            Name::Ip(ip) => write!(f, "{ip}"),
+            Name::IpRange(ip, prefix) => write!(f, "{ip}/{prefix}"),
+        }
     }
-    let dns = name.trim_end_matches('.').to_ascii_lowercase();
-    check_dns_name(&dns)
-        .map_err(|why| anyhow!("{name:?} is neither an IP address nor a valid DNS name: {why}"))?;
-    Ok(SanType::DnsName(
-        dns.try_into()
-            .map_err(|_| anyhow!("{name:?} is not ASCII"))?,
-    ))
+}
+
+impl Name {
+    /// Types a name the way mkcert does: an IP address is an IP address, anything else must be a
+    /// valid DNS name (a leading `*.` wildcard allowed).
+    pub fn parse(name: &str) -> Result<Name> {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Ok(Name::Ip(ip));
+        }
+        let dns = name.trim_end_matches('.').to_ascii_lowercase();
+        check_dns_name(&dns).map_err(|why| {
+            anyhow!("{name:?} is neither an IP address nor a valid DNS name: {why}")
+        })?;
+        Ok(Name::Dns(dns))
+    }
+
+    /// As openssl prints a subjectAltName: `DNS:localhost`, `IP:127.0.0.1`.
+    pub fn labelled(&self) -> String {
+        match self {
+            Name::Dns(name) => format!("DNS:{name}"),
+            Name::Ip(_) | Name::IpRange(..) => format!("IP:{self}"),
+            Name::CommonName(name) => format!("CN={name}"),
+            Name::Other(name) => name.clone(),
+        }
+    }
+
+    /// As a URL's host: an IPv6 address in brackets.
+    pub fn url_host(&self) -> String {
+        match self {
+            Name::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+            other => other.to_string(),
+        }
+    }
+
+    fn to_san(&self) -> Result<SanType> {
+        match self {
+            Name::Ip(ip) => Ok(SanType::IpAddress(*ip)),
+            Name::Dns(dns) => Ok(SanType::DnsName(
+                dns.clone()
+                    .try_into()
+                    .map_err(|_| anyhow!("{dns:?} is not ASCII"))?,
+            )),
+            other => bail!("{other} cannot be a subjectAltName: give a DNS name or an IP address"),
+        }
+    }
+}
+
+impl From<&SanType> for Name {
+    fn from(san: &SanType) -> Name {
+        match san {
+            SanType::DnsName(n) => Name::Dns(n.as_str().to_string()),
+            SanType::IpAddress(ip) => Name::Ip(*ip),
+            SanType::Rfc822Name(n) => Name::Other(format!("email:{}", n.as_str())),
+            SanType::URI(n) => Name::Other(format!("URI:{}", n.as_str())),
+            _ => Name::Other("another kind of name".into()),
+        }
+    }
+}
+
+/// The certificate's subjectAltName for `name`, typed the way [`Name::parse`] types it.
+pub fn parse_san(name: &str) -> Result<SanType> {
+    Name::parse(name)?.to_san()
 }
 
 fn check_dns_name(name: &str) -> Result<(), &'static str> {
@@ -173,11 +247,7 @@ pub fn is_permitted(san: &SanType, permitted: &[GeneralSubtree]) -> bool {
 
 /// A SAN as people write it: `DNS:localhost`, `IP:127.0.0.1`.
 pub fn show_san(san: &SanType) -> String {
-    match san {
-        SanType::DnsName(n) => format!("DNS:{}", n.as_str()),
-        SanType::IpAddress(ip) => format!("IP:{ip}"),
-        other => format!("{other:?}"),
-    }
+    Name::from(san).labelled()
 }
 
 #[cfg(test)]
@@ -202,6 +272,24 @@ mod tests {
         for bad in ["exa mple.com", "-a.com", "a..b", "*", "foo.*.com", ""] {
             assert!(parse_san(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_name_is_typed_once_and_shown_plain_or_labelled() {
+        let ip = Name::parse("::1").unwrap();
+        assert_eq!(ip, Name::Ip("::1".parse().unwrap()));
+        assert_eq!(
+            (ip.to_string(), ip.labelled()),
+            ("::1".into(), "IP:::1".into())
+        );
+        assert_eq!(ip.url_host(), "[::1]");
+        let dns = Name::parse("LocalHost.").unwrap();
+        assert_eq!(dns, Name::Dns("localhost".into()));
+        assert_eq!(dns.labelled(), "DNS:localhost");
+        assert_eq!(
+            Name::from(&parse_san("127.0.0.1").unwrap()).labelled(),
+            "IP:127.0.0.1"
+        );
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub async fn handle(
         sni = facts.sni.as_deref().unwrap_or("-"),
         version = facts.version.as_str(),
         suite = facts.cipher_suite.as_str(),
-        group = facts.key_exchange_group.as_str(),
+        group = facts.group_name().as_str(),
         alpn = facts.alpn.as_deref().unwrap_or("-"),
         client_random = facts.client_random().as_deref().unwrap_or("-"),
         "TLS connection"

@@ -4,7 +4,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::wire::hello::{self, ClientHello};
-use crate::wire::iana as names;
+use crate::wire::iana::{self as names, Iana, NamedGroup};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionFacts {
@@ -18,7 +18,9 @@ pub struct TlsFacts {
     pub version: String,
     /// IANA name, e.g. TLS_AES_256_GCM_SHA384.
     pub cipher_suite: String,
-    pub key_exchange_group: String,
+    /// "-" in the JSON and the log when rustls names none (a resumed TLS 1.2 session).
+    #[serde(serialize_with = "group_or_dash")]
+    pub key_exchange_group: Option<NamedGroup>,
     pub post_quantum: bool,
     pub alpn: Option<String>,
     pub sni: Option<String>,
@@ -30,11 +32,24 @@ pub struct TlsFacts {
     pub client_hello: Box<[u8]>,
 }
 
+fn group_or_dash<S: Serializer>(group: &Option<NamedGroup>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&group_name(*group))
+}
+
+fn group_name(group: Option<NamedGroup>) -> String {
+    group.map_or_else(|| "-".into(), Iana::iana_name)
+}
+
 fn parsed<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     hello::parse_client_hello(bytes).ok().serialize(s)
 }
 
 impl TlsFacts {
+    /// The key-exchange group's name, for the log line and the page.
+    pub fn group_name(&self) -> String {
+        group_name(self.key_exchange_group)
+    }
+
     /// The ClientHello, parsed; None if it cannot be.
     pub fn offered(&self) -> Option<ClientHello> {
         hello::parse_client_hello(&self.client_hello).ok()
@@ -50,20 +65,17 @@ impl TlsFacts {
     }
 
     pub fn new(conn: &rustls::ServerConnection, client_hello: Vec<u8>) -> TlsFacts {
-        let group = conn
-            .negotiated_key_exchange_group()
-            .map(|g| names::group(u16::from(g.name())))
-            .unwrap_or_else(|| "-".into());
+        let group = conn.negotiated_key_exchange_group().map(|g| g.name());
         TlsFacts {
             version: conn
                 .protocol_version()
-                .map(|v| names::version(u16::from(v)))
+                .map(Iana::iana_name)
                 .unwrap_or_else(|| "-".into()),
             cipher_suite: conn
                 .negotiated_cipher_suite()
-                .map(|s| names::cipher_suite(u16::from(s.suite())))
+                .map(|s| s.suite().iana_name())
                 .unwrap_or_else(|| "-".into()),
-            post_quantum: names::is_post_quantum(&group),
+            post_quantum: group.is_some_and(names::is_post_quantum),
             key_exchange_group: group,
             alpn: conn
                 .alpn_protocol()

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::facts::ConnectionFacts;
-use crate::wire::iana as names;
+use crate::wire::iana::{self as names, Iana};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -57,7 +57,10 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
         );
         return page("Your connection", &body);
     };
-    let group_words = names::explain_group(&tls.key_exchange_group);
+    let group_words = tls
+        .key_exchange_group
+        .map(names::explain_group)
+        .unwrap_or_default();
     let mut rows = String::new();
     let mut add = |k: &str, v: String| {
         let _ = writeln!(rows, "<tr><th>{k}</th><td>{v}</td></tr>");
@@ -74,7 +77,7 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
         "Key exchange",
         format!(
             "<code>{}</code> <span class=\"{}\">{}</span><br>{}",
-            esc(&tls.key_exchange_group),
+            esc(&tls.group_name()),
             if tls.post_quantum { "ok" } else { "warn" },
             if tls.post_quantum {
                 "post-quantum"
@@ -114,27 +117,27 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
     body.push_str("</table>\n");
     if let Some(offered) = tls.offered() {
         body.push_str("<h2>What your client offered</h2>\n<p>From your ClientHello, the first message of the handshake, which anyone on the path can read:</p>\n<table>\n");
-        let list = |items: &[String]| {
+        fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
             items
-                .iter()
-                .map(|s| format!("<code>{}</code>", esc(s)))
+                .into_iter()
+                .map(|s| format!("<code>{}</code>", esc(&s.to_string())))
                 .collect::<Vec<_>>()
                 .join(", ")
-        };
+        }
         let _ = writeln!(
             body,
             "<tr><th>TLS versions</th><td>{}</td></tr>",
-            list(&offered.versions)
+            list(offered.versions.iter().map(|x| x.iana_name()))
         );
         let _ = writeln!(
             body,
             "<tr><th>Cipher suites</th><td>{}</td></tr>",
-            list(&offered.cipher_suites)
+            list(offered.cipher_suites.iter().map(|x| x.iana_name()))
         );
         let _ = writeln!(
             body,
             "<tr><th>Key-exchange groups</th><td>{}</td></tr>",
-            list(&offered.groups)
+            list(offered.groups.iter().map(|x| x.iana_name()))
         );
         let _ = writeln!(
             body,
@@ -144,12 +147,12 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
         let _ = writeln!(
             body,
             "<tr><th>Signature algorithms</th><td>{}</td></tr>",
-            list(&offered.signature_algorithms)
+            list(offered.signature_algorithms.iter().map(|x| x.iana_name()))
         );
         let _ = writeln!(
             body,
             "<tr><th>Client random</th><td><code>{}</code></td></tr>",
-            esc(&offered.random)
+            offered.random
         );
         body.push_str("</table>\n");
     }

@@ -24,7 +24,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::trust::{TrustedCas, ca_name};
 use crate::layout;
-use crate::pki::inspect::{CertSummary, plain_name, show_time};
+use crate::pki::inspect::{CertSummary, show_time};
+use crate::pki::names::Name;
 
 /// Which failure it is, without its facts: a stable code for programs and tests, a title for
 /// people, and the check of step 4 it belongs to.
@@ -153,7 +154,7 @@ pub enum CertFailure {
     },
     /// The site's certificate says CA:TRUE (what `openssl req -x509` makes).
     CaUsedAsEndEntity {
-        names: Vec<String>,
+        names: Vec<Name>,
         self_signed: bool,
     },
     Expired {
@@ -168,12 +169,12 @@ pub enum CertFailure {
     },
     NameMismatch {
         asked: String,
-        holds: Vec<String>,
+        holds: Vec<Name>,
     },
     NameConstraint {
         ca: String,
-        permitted: Vec<String>,
-        holds: Vec<String>,
+        permitted: Vec<Name>,
+        holds: Vec<Name>,
     },
     /// No serverAuth in the extended key usage; `holds` is what it has.
     WrongUsage {
@@ -247,7 +248,7 @@ impl CertFailure {
             .filter_map(|der| CertSummary::from_der(der).ok())
             .collect();
         let leaf = certs.first();
-        let leaf_names = || leaf.map(|c| plain(&c.names)).unwrap_or_default();
+        let leaf_names = || leaf.map(|c| c.names.clone()).unwrap_or_default();
         let top_issuer = || {
             certs
                 .last()
@@ -293,7 +294,7 @@ impl CertFailure {
             CertificateError::UnknownIssuer => match (p.chain.first(), leaf) {
                 (Some(der), Some(leaf)) if leaf.self_signed && signs_itself(der) => {
                     CertFailure::SelfSigned {
-                        subject: first(&plain(&leaf.names)),
+                        subject: first(&leaf.names),
                     }
                 }
                 (Some(_), Some(leaf))
@@ -379,7 +380,7 @@ impl CertFailure {
                         CertFailure::NameConstraint {
                             ca: constraining.map(ca_name).unwrap_or_else(|| p.cas.names()),
                             permitted: constraining
-                                .map(|c| plain(&c.permitted))
+                                .map(|c| c.permitted.clone())
                                 .unwrap_or_default(),
                             holds: leaf_names(),
                         }
@@ -510,7 +511,7 @@ impl CertFailure {
                  believing it would prove nothing about who the server is, and a site's key that is a CA's key \
                  could sign certificates for any other site."
                     .to_string(),
-                ca_signed(names.first().map(String::as_str).unwrap_or("localhost")),
+                ca_signed(&names.first().map_or_else(|| "localhost".into(), Name::to_string)),
             ),
             CertFailure::Expired {
                 whose,
@@ -715,17 +716,16 @@ fn whose_or(whose: &str, cert: &str) -> String {
     }
 }
 
-/// The names as people write them: localhost, ::1.
-fn plain(names: &[String]) -> Vec<String> {
-    names.iter().map(|n| plain_name(n).to_string()).collect()
+fn first(names: &[Name]) -> String {
+    names
+        .first()
+        .map_or_else(|| "no name".into(), Name::to_string)
 }
 
-fn first(names: &[String]) -> String {
-    names.first().cloned().unwrap_or_else(|| "no name".into())
-}
-
-fn join_or(items: &[String], none: &str) -> String {
-    if items.is_empty() || items.iter().all(String::is_empty) {
+/// Names (or usages) as people write them, "localhost, ::1"; `none` when there are none.
+fn join_or<T: std::fmt::Display>(items: &[T], none: &str) -> String {
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    if items.iter().all(String::is_empty) {
         none.to_string()
     } else {
         items.join(", ")

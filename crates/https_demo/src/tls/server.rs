@@ -125,9 +125,8 @@ pub fn check_against_ca(identity: &Identity, ca_path: &Path) -> Option<String> {
             ));
         }
     };
-    let name = identity.leaf.names.first()?;
-    let name = crate::pki::inspect::plain_name(name);
-    let verdict = super::trust::server_name(name).and_then(|name| {
+    let name = identity.leaf.names.first()?.to_string();
+    let verdict = super::trust::server_name(&name).and_then(|name| {
         super::trust::verify_chain(
             &cas,
             &identity.chain,

@@ -134,7 +134,9 @@ impl TrustedCas {
 
     /// The trusted CA whose name is the issuer of `cert`, if one is.
     pub fn issuer_of(&self, cert: &CertSummary) -> Option<&CertSummary> {
-        self.summaries.iter().find(|ca| ca.subject == cert.issuer)
+        self.summaries
+            .iter()
+            .find(|ca| ca.subject_der == cert.issuer_der)
     }
 }
 
@@ -143,7 +145,7 @@ pub fn ca_name(ca: &CertSummary) -> String {
     if ca.self_signed {
         ca.issuer_name.clone()
     } else if !ca.has_sans {
-        ca.names[0].clone()
+        ca.names[0].to_string()
     } else {
         ca.subject.clone()
     }

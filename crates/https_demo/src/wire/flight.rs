@@ -4,22 +4,21 @@
 use serde::Serialize;
 
 use super::hello::HRR_RANDOM;
+use super::iana::{ContentType, HandshakeType, named};
 
 /// One handshake message readable on the wire.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClearMessage {
-    pub name: String,
+    /// A ServerHello that asks for another key share is a HelloRetryRequest (RFC 8446 4.1.4):
+    /// it is shown as one, as rustls itself types it.
+    #[serde(rename = "name", serialize_with = "named")]
+    pub kind: HandshakeType,
     /// With its 4-byte handshake header.
     pub bytes: usize,
     /// Where the record holding its first byte starts: hand this slice to the hello parsers.
     #[serde(skip)]
     pub record_offset: usize,
-    #[serde(skip)]
-    pub kind: u8,
 }
-
-const CHANGE_CIPHER_SPEC: u8 = 20;
-const HANDSHAKE: u8 = 22;
 
 /// The clear handshake messages at the start of `wire`, in order. In TLS 1.3 every encrypted
 /// record is labelled application data, so each handshake record is clear text (the
@@ -32,18 +31,18 @@ pub fn clear_messages(wire: &[u8], tls12: bool) -> Vec<ClearMessage> {
     let mut starts: Vec<(usize, usize)> = Vec::new();
     let mut offset = 0;
     while offset + 5 <= wire.len() {
-        let kind = wire[offset];
+        let kind = ContentType::from(wire[offset]);
         let len = u16::from_be_bytes([wire[offset + 3], wire[offset + 4]]) as usize;
         let end = offset + 5 + len;
         if end > wire.len() {
             break;
         }
         match kind {
-            HANDSHAKE => {
+            ContentType::Handshake => {
                 starts.push((joined.len(), offset));
                 joined.extend_from_slice(&wire[offset + 5..end]);
             }
-            CHANGE_CIPHER_SPEC if !tls12 => {}
+            ContentType::ChangeCipherSpec if !tls12 => {}
             _ => break,
         }
         offset = end;
@@ -59,45 +58,26 @@ pub fn clear_messages(wire: &[u8], tls12: bool) -> Vec<ClearMessage> {
     let mut messages = Vec::new();
     let mut at = 0;
     while at + 4 <= joined.len() {
-        let kind = joined[at];
+        let kind = HandshakeType::from(joined[at]);
         let len = u32::from_be_bytes([0, joined[at + 1], joined[at + 2], joined[at + 3]]) as usize;
         let body = &joined[at + 4..joined.len().min(at + 4 + len)];
         if body.len() < len {
             break;
         }
-        let name = if kind == 2 && body.get(2..34) == Some(&HRR_RANDOM[..]) {
-            "HelloRetryRequest".to_string()
+        let kind = if kind == HandshakeType::ServerHello && body.get(2..34) == Some(&HRR_RANDOM[..])
+        {
+            HandshakeType::HelloRetryRequest
         } else {
-            message_name(kind)
+            kind
         };
         messages.push(ClearMessage {
-            name,
+            kind,
             bytes: 4 + len,
             record_offset: record_of(at),
-            kind,
         });
         at += 4 + len;
     }
     messages
-}
-
-fn message_name(kind: u8) -> String {
-    match kind {
-        1 => "ClientHello",
-        2 => "ServerHello",
-        4 => "NewSessionTicket",
-        8 => "EncryptedExtensions",
-        11 => "Certificate",
-        12 => "ServerKeyExchange",
-        13 => "CertificateRequest",
-        14 => "ServerHelloDone",
-        15 => "CertificateVerify",
-        16 => "ClientKeyExchange",
-        20 => "Finished",
-        22 => "CertificateStatus",
-        other => return format!("handshake message {other}"),
-    }
-    .to_string()
 }
 
 #[cfg(test)]
@@ -123,17 +103,20 @@ mod tests {
 
         let tls12: Vec<_> = clear_messages(&wire, true)
             .into_iter()
-            .map(|m| (m.name, m.bytes))
+            .map(|m| (m.kind, m.bytes))
             .collect();
         assert_eq!(
             tls12,
-            [("ServerHello".into(), 5), ("Certificate".into(), 6)]
+            [
+                (HandshakeType::ServerHello, 5),
+                (HandshakeType::Certificate, 6)
+            ]
         );
         let tls13 = clear_messages(&wire, false);
         assert_eq!(tls13.len(), 3);
         let server_hellos: Vec<usize> = tls13
             .iter()
-            .filter(|m| m.kind == 2)
+            .filter(|m| m.kind == HandshakeType::ServerHello)
             .map(|m| m.record_offset)
             .collect();
         assert_eq!(server_hellos, [0, third]);

@@ -1,35 +1,107 @@
 //! ClientHello and ServerHello, parsed with tls-parser from the bytes that crossed the wire.
-//! They are the two messages an eavesdropper reads in full.
+//! They are the two messages an eavesdropper reads in full. Their values stay typed (rustls's
+//! enums); [`super::iana`] names them when they are shown, and in the JSON.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
 
-use super::iana;
+use super::iana::{
+    CipherSuite, Iana, NamedGroup, ProtocolVersion, SignatureScheme, named, named_all, named_opt,
+};
+use super::suite::Negotiated;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ClientHello {
     /// From supported_versions when present, else the legacy version field.
-    pub versions: Vec<String>,
-    pub cipher_suites: Vec<String>,
-    pub groups: Vec<String>,
+    #[serde(serialize_with = "named_all")]
+    pub versions: Vec<ProtocolVersion>,
+    #[serde(serialize_with = "named_all")]
+    pub cipher_suites: Vec<CipherSuite>,
+    #[serde(serialize_with = "named_all")]
+    pub groups: Vec<NamedGroup>,
     /// The groups for which a key share was sent, with its size.
-    pub key_shares: Vec<String>,
-    pub signature_algorithms: Vec<String>,
+    pub key_shares: Vec<KeyShare>,
+    #[serde(serialize_with = "named_all")]
+    pub signature_algorithms: Vec<SignatureScheme>,
     pub sni: Option<String>,
     pub alpn: Vec<String>,
-    /// 32 random bytes, hex: also the key log's identifier of this connection.
-    pub random: String,
+    /// Also the key log's identifier of this connection.
+    pub random: Random,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+/// One key share a ClientHello carried: the group, and the size of the public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyShare {
+    pub group: NamedGroup,
+    pub bytes: usize,
+}
+
+/// "X25519MLKEM768 (1216 bytes)".
+impl fmt::Display for KeyShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} bytes)", self.group.iana_name(), self.bytes)
+    }
+}
+
+impl Serialize for KeyShare {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// 32 random bytes of a hello, shown (and serialised) in hex, the way key logs and Wireshark
+/// write them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Random(pub [u8; 32]);
+
+impl fmt::Display for Random {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl Serialize for Random {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Random {
+    fn from_slice(bytes: &[u8]) -> Random {
+        let mut random = [0u8; 32];
+        let n = bytes.len().min(32);
+        random[..n].copy_from_slice(&bytes[..n]);
+        Random(random)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct ServerHello {
-    pub version: String,
-    pub cipher_suite: String,
+    #[serde(serialize_with = "named")]
+    pub version: ProtocolVersion,
+    #[serde(serialize_with = "named")]
+    pub cipher_suite: CipherSuite,
     /// The key-exchange group of the key share the server answered with (TLS 1.3).
-    pub group: Option<String>,
-    pub random: String,
+    #[serde(serialize_with = "named_opt")]
+    pub group: Option<NamedGroup>,
+    pub random: Random,
     /// A HelloRetryRequest: the server asked the client to send another key share.
     pub hello_retry_request: bool,
+}
+
+impl ServerHello {
+    pub fn negotiated(&self) -> Negotiated {
+        Negotiated {
+            version: self.version,
+            suite: self.cipher_suite,
+        }
+    }
+
+    pub fn is_tls12(&self) -> bool {
+        self.version == ProtocolVersion::TLSv1_2
+    }
 }
 
 /// SHA-256("HelloRetryRequest"): the random a HelloRetryRequest carries (RFC 8446 4.1.3).
@@ -83,32 +155,47 @@ fn key_share_entries(mut data: &[u8]) -> Vec<(u16, usize)> {
     entries
 }
 
+/// A tls-parser (nom) error in words: where in `whole` the bytes stopped making sense.
+fn parse_error(e: &tls_parser::Err<tls_parser::nom::error::Error<&[u8]>>, whole: &[u8]) -> String {
+    match e {
+        tls_parser::Err::Incomplete(_) => {
+            format!("its {} bytes end before its fields do", whole.len())
+        }
+        tls_parser::Err::Error(e) | tls_parser::Err::Failure(e) => format!(
+            "byte {} of its {} does not fit the format RFC 8446 gives it",
+            whole.len().saturating_sub(e.input.len()) + 1,
+            whole.len()
+        ),
+    }
+}
+
 pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
     let message = first_handshake(wire)?;
     let (_, parsed) = tls_parser::parse_tls_message_handshake(&message)
-        .map_err(|e| format!("not a ClientHello: {e:?}"))?;
+        .map_err(|e| format!("not a ClientHello: {}", parse_error(&e, &message)))?;
     let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = parsed else {
         return Err("the first handshake message is not a ClientHello".into());
     };
     let mut hello = ClientHello {
-        versions: vec![iana::version(ch.version.0)],
-        cipher_suites: ch.ciphers.iter().map(|c| iana::cipher_suite(c.0)).collect(),
-        random: hex(ch.random),
+        versions: vec![ProtocolVersion::from(ch.version.0)],
+        cipher_suites: ch.ciphers.iter().map(|c| CipherSuite::from(c.0)).collect(),
+        random: Random::from_slice(ch.random),
         ..Default::default()
     };
-    let (_, extensions) = tls_parser::parse_tls_client_hello_extensions(ch.ext.unwrap_or_default())
-        .map_err(|e| format!("damaged ClientHello extensions: {e:?}"))?;
+    let raw = ch.ext.unwrap_or_default();
+    let (_, extensions) = tls_parser::parse_tls_client_hello_extensions(raw)
+        .map_err(|e| format!("damaged ClientHello extensions: {}", parse_error(&e, raw)))?;
     for ext in extensions {
         match ext {
             TlsExtension::SupportedVersions(v) => {
-                hello.versions = v.iter().map(|v| iana::version(v.0)).collect()
+                hello.versions = v.iter().map(|v| ProtocolVersion::from(v.0)).collect()
             }
             TlsExtension::EllipticCurves(groups) => {
-                hello.groups = groups.iter().map(|g| iana::group(g.0)).collect()
+                hello.groups = groups.iter().map(|g| NamedGroup::from(g.0)).collect()
             }
             TlsExtension::SignatureAlgorithms(algs) => {
                 hello.signature_algorithms =
-                    algs.iter().map(|a| iana::signature_scheme(*a)).collect()
+                    algs.iter().map(|a| SignatureScheme::from(*a)).collect()
             }
             TlsExtension::SNI(names) => {
                 hello.sni = names
@@ -124,7 +211,10 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
             TlsExtension::KeyShare(data) if data.len() >= 2 => {
                 hello.key_shares = key_share_entries(&data[2..])
                     .into_iter()
-                    .map(|(g, len)| format!("{} ({len} bytes)", iana::group(g)))
+                    .map(|(g, bytes)| KeyShare {
+                        group: NamedGroup::from(g),
+                        bytes,
+                    })
                     .collect();
             }
             _ => {}
@@ -136,26 +226,27 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
 pub fn parse_server_hello(wire: &[u8]) -> Result<ServerHello, String> {
     let message = first_handshake(wire)?;
     let (_, parsed) = tls_parser::parse_tls_message_handshake(&message)
-        .map_err(|e| format!("not a ServerHello: {e:?}"))?;
+        .map_err(|e| format!("not a ServerHello: {}", parse_error(&e, &message)))?;
     let TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)) = parsed else {
         return Err("the first handshake message from the server is not a ServerHello".into());
     };
     let mut hello = ServerHello {
-        version: iana::version(sh.version.0),
-        cipher_suite: iana::cipher_suite(sh.cipher.0),
-        random: hex(sh.random),
+        version: ProtocolVersion::from(sh.version.0),
+        cipher_suite: CipherSuite::from(sh.cipher.0),
+        random: Random::from_slice(sh.random),
         hello_retry_request: sh.random == HRR_RANDOM,
         group: None,
     };
-    let (_, extensions) = tls_parser::parse_tls_server_hello_extensions(sh.ext.unwrap_or_default())
-        .map_err(|e| format!("damaged ServerHello extensions: {e:?}"))?;
+    let raw = sh.ext.unwrap_or_default();
+    let (_, extensions) = tls_parser::parse_tls_server_hello_extensions(raw)
+        .map_err(|e| format!("damaged ServerHello extensions: {}", parse_error(&e, raw)))?;
     for ext in extensions {
         match ext {
             TlsExtension::SupportedVersions(v) if !v.is_empty() => {
-                hello.version = iana::version(v[0].0)
+                hello.version = ProtocolVersion::from(v[0].0)
             }
             TlsExtension::KeyShare(data) if data.len() >= 2 => {
-                hello.group = Some(iana::group(u16::from_be_bytes([data[0], data[1]])));
+                hello.group = Some(NamedGroup::from(u16::from_be_bytes([data[0], data[1]])));
             }
             _ => {}
         }
@@ -215,33 +306,32 @@ mod tests {
         let ch = parse_client_hello(&client_bytes).unwrap();
         assert_eq!(ch.sni.as_deref(), Some("localhost"));
         assert_eq!(ch.alpn, ["h2", "http/1.1"]);
-        assert_eq!(ch.versions, ["TLS 1.3", "TLS 1.2"]);
-        assert_eq!(ch.groups[0], "X25519MLKEM768");
-        assert!(
-            ch.key_shares[0].starts_with("X25519MLKEM768 ("),
-            "{:?}",
-            ch.key_shares
+        assert_eq!(
+            ch.versions,
+            [ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2]
         );
+        assert_eq!(ch.groups[0], NamedGroup::X25519MLKEM768);
+        assert_eq!(ch.key_shares[0].group, NamedGroup::X25519MLKEM768);
+        assert_eq!(ch.key_shares[0].bytes, 1216, "{:?}", ch.key_shares);
         assert!(
             ch.cipher_suites
-                .iter()
-                .any(|s| s == "TLS_AES_128_GCM_SHA256"),
+                .contains(&CipherSuite::TLS13_AES_128_GCM_SHA256),
             "{:?}",
             ch.cipher_suites
         );
         assert!(
             ch.signature_algorithms
-                .iter()
-                .any(|s| s == "ecdsa_secp256r1_sha256")
+                .contains(&SignatureScheme::ECDSA_NISTP256_SHA256)
         );
-        assert_eq!(ch.random.len(), 64);
+        let json = serde_json::to_value(&ch).unwrap();
+        assert_eq!(json["versions"], serde_json::json!(["TLS 1.3", "TLS 1.2"]));
+        assert_eq!(json["key_shares"][0], "X25519MLKEM768 (1216 bytes)");
+        assert_eq!(json["random"].as_str().unwrap().len(), 64);
 
         let sh = parse_server_hello(&server_bytes).unwrap();
-        assert_eq!(sh.version, "TLS 1.3");
-        assert_eq!(sh.group.as_deref(), Some("X25519MLKEM768"));
-        assert!(
-            sh.cipher_suite.starts_with("TLS_AES_") || sh.cipher_suite.starts_with("TLS_CHACHA20")
-        );
+        assert_eq!(sh.version, ProtocolVersion::TLSv1_3);
+        assert_eq!(sh.group, Some(NamedGroup::X25519MLKEM768));
+        assert!(sh.negotiated().record_overhead().is_some(), "{sh:?}");
         assert!(!sh.hello_retry_request);
         assert_ne!(sh.random, ch.random);
     }
@@ -251,5 +341,16 @@ mod tests {
         assert!(parse_client_hello(b"GET / HTTP/1.1\r\n\r\n").is_err());
         assert!(parse_client_hello(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]).is_err());
         assert!(parse_server_hello(&[]).is_err());
+    }
+
+    #[test]
+    fn parse_errors_are_words_not_debug_text() {
+        // A handshake record holding a ClientHello header whose body is cut short.
+        let wire = [0x16, 0x03, 0x01, 0x00, 0x08, 1, 0, 0, 4, 3, 3, 0xaa, 0xbb];
+        let err = parse_client_hello(&wire).unwrap_err();
+        assert!(err.starts_with("not a ClientHello: "), "{err}");
+        for debug in ["Error(", "Incomplete(", "{", "code:"] {
+            assert!(!err.contains(debug), "{err}");
+        }
     }
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::iana::ContentType;
+
 /// Which way bytes went, seen from the side that records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,8 +29,10 @@ pub struct Record {
     pub at_micros: u64,
     /// Where its header starts in that direction's bytes.
     pub offset: u64,
-    /// The record's content type: 20 change_cipher_spec, 21 alert, 22 handshake, 23 application data.
-    pub content_type: u8,
+    /// The record's content type, as its header says (TLS 1.3 labels every encrypted record
+    /// application data).
+    #[serde(serialize_with = "super::iana::named")]
+    pub content_type: ContentType,
     /// Header and payload.
     pub bytes: usize,
 }
@@ -177,7 +181,7 @@ impl Wire {
                         way,
                         at_micros: flow.header_at.unwrap_or(at).as_micros() as u64,
                         offset: at_offset - 5,
-                        content_type: flow.header[0],
+                        content_type: ContentType::from(flow.header[0]),
                         bytes: 5 + length,
                     });
                 }
@@ -268,12 +272,15 @@ mod tests {
         let snap = wire.snapshot();
         assert_eq!(snap.received, bytes[..8]);
         assert_eq!(snap.received_total, 14);
-        let found: Vec<(u8, u64, usize)> = snap
+        let found: Vec<(ContentType, u64, usize)> = snap
             .records
             .iter()
             .map(|r| (r.content_type, r.offset, r.bytes))
             .collect();
-        assert_eq!(found, [(22, 0, 8), (21, 8, 6)]);
+        assert_eq!(
+            found,
+            [(ContentType::Handshake, 0, 8), (ContentType::Alert, 8, 6)]
+        );
     }
 
     #[test]

@@ -10,10 +10,11 @@ use rustls::SignatureScheme;
 use time::OffsetDateTime;
 
 use super::story::{ChainCertificate, Check, Outcome};
-use crate::pki::inspect::{CertSummary, plain_name, show_time, strict_warning};
+use crate::pki::inspect::{CertSummary, join, show_time, strict_warning};
 use crate::tls::failure::{self, Audience, CertFailure, Presented};
 use crate::tls::trust::{TrustedCas, ca_name};
 use crate::tls::witness::Seen;
+use crate::wire::iana::Iana;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -218,7 +219,7 @@ impl Facts<'_> {
     fn site_names(&self) -> String {
         self.certs
             .first()
-            .map(|c| plain(&c.names).join(", "))
+            .map(|c| join(&c.names))
             .unwrap_or_default()
     }
 
@@ -303,13 +304,7 @@ impl Facts<'_> {
                     .skip(1)
                     .chain(self.ca)
                     .filter(|c| !c.permitted.is_empty())
-                    .map(|c| {
-                        format!(
-                            "{} may vouch only for {}",
-                            ca_name(c),
-                            plain(&c.permitted).join(", ")
-                        )
-                    })
+                    .map(|c| format!("{} may vouch only for {}", ca_name(c), join(&c.permitted)))
                     .collect();
                 if limits.is_empty() {
                     format!(
@@ -337,9 +332,7 @@ impl Facts<'_> {
                 } else {
                     "CertificateVerify"
                 },
-                self.signature
-                    .map(|s| crate::wire::iana::signature_scheme(u16::from(s)))
-                    .unwrap_or_default()
+                self.signature.map(Iana::iana_name).unwrap_or_default()
             ),
         }
     }
@@ -349,18 +342,16 @@ impl Facts<'_> {
             Some(s) => format!(
                 "The server's handshake signature ({}) does not verify with its certificate's public key: \
                  it does not hold the certificate's private key.",
-                crate::wire::iana::signature_scheme(u16::from(s))
+                s.iana_name()
             ),
             None => String::new(),
         }
     }
 }
 
-fn first_name(c: &CertSummary) -> &str {
-    plain(&c.names).first().copied().unwrap_or("the server")
-}
-
-/// The names as people write them: localhost, ::1.
-fn plain(names: &[String]) -> Vec<&str> {
-    names.iter().map(|n| plain_name(n)).collect()
+fn first_name(c: &CertSummary) -> String {
+    c.names
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "the server".into())
 }

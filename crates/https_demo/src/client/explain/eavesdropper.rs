@@ -2,17 +2,15 @@
 //! size) and the handshake messages before encryption are readable by anyone; the rest is
 //! noise without the session keys.
 
-use super::story::{Eavesdropper, SeenRecord, Story};
+use super::story::{Eavesdropper, SeenRecord, Side, Story};
 use crate::wire::flight;
+use crate::wire::iana::{ContentType, Iana};
 use crate::wire::recording::{Snapshot, Way};
 
 /// What was readable on the path, and what was not, from the recorded bytes and the story so
 /// far; `path` is the URL's path, which only the encrypted request carried.
 pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
-    let tls12 = story
-        .server_hello
-        .as_ref()
-        .is_some_and(|s| s.hello.version == "TLS 1.2");
+    let tls12 = story.is_tls12();
     let clear_from_client = flight::clear_messages(&snap.sent, tls12);
     let clear_from_server = flight::clear_messages(&snap.received, tls12);
     let mut in_clear = Vec::new();
@@ -39,9 +37,11 @@ pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
     if let Some(sh) = &story.server_hello {
         in_clear.push(format!(
             "the ServerHello: {}, {}, {} and the server random",
-            sh.hello.version,
-            sh.hello.cipher_suite,
-            sh.group.as_deref().unwrap_or("the key-exchange group")
+            sh.hello.version.iana_name(),
+            sh.hello.cipher_suite.iana_name(),
+            sh.group
+                .map(Iana::iana_name)
+                .unwrap_or_else(|| "the key-exchange group".into())
         ));
     }
     let chosen = match story.exchange.as_ref().and_then(|e| e.alpn.as_deref()) {
@@ -97,18 +97,18 @@ pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
             let encrypted = if tls12 {
                 switched[side]
             } else {
-                r.content_type == 23
+                r.content_type == ContentType::ApplicationData
             };
-            switched[side] |= r.content_type == 20;
+            switched[side] |= r.content_type == ContentType::ChangeCipherSpec;
             (r, encrypted)
         })
         .map(|(r, encrypted)| SeenRecord {
             at_micros: r.at_micros,
             from: match r.way {
-                Way::Sent => "client",
-                Way::Received => "server",
+                Way::Sent => Side::Client,
+                Way::Received => Side::Server,
             },
-            content_type: content_type(r.content_type),
+            content_type: r.content_type,
             bytes: r.bytes,
             clear: match r.way {
                 Way::Sent => &clear_from_client,
@@ -116,7 +116,7 @@ pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
             }
             .iter()
             .filter(|m| m.record_offset as u64 == r.offset)
-            .map(|m| m.name.clone())
+            .map(|m| m.kind)
             .collect(),
             encrypted,
         })
@@ -130,15 +130,5 @@ pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
         records_total: snap.records_total,
         bytes_from_client: snap.sent_total,
         bytes_from_server: snap.received_total,
-    }
-}
-
-fn content_type(t: u8) -> String {
-    match t {
-        20 => "change_cipher_spec".into(),
-        21 => "alert".into(),
-        22 => "handshake".into(),
-        23 => "application_data".into(),
-        other => format!("type {other}"),
     }
 }

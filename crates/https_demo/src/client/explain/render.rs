@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::story::*;
+use crate::wire::iana::{self, ContentType, Iana};
 
 const WIDTH: usize = 100;
 
@@ -105,18 +106,22 @@ fn client_hello(c: &ClientHelloStep) -> String {
 }
 
 fn hello_fields(out: &mut String, h: &crate::wire::hello::ClientHello) {
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(", ")
-        }
+    let list = |v: String| if v.is_empty() { "none".to_string() } else { v };
+    let shown = |v: &[_]| -> String {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<String>>()
+            .join(", ")
     };
-    row(out, "TLS versions:", &list(&h.versions));
-    row(out, "Cipher suites:", &list(&h.cipher_suites));
-    row(out, "Key-exchange groups:", &list(&h.groups));
-    row(out, "Key shares sent:", &list(&h.key_shares));
-    row(out, "Signature algorithms:", &list(&h.signature_algorithms));
+    row(out, "TLS versions:", &list(iana::join(&h.versions)));
+    row(out, "Cipher suites:", &list(iana::join(&h.cipher_suites)));
+    row(out, "Key-exchange groups:", &list(iana::join(&h.groups)));
+    row(out, "Key shares sent:", &list(shown(&h.key_shares)));
+    row(
+        out,
+        "Signature algorithms:",
+        &list(iana::join(&h.signature_algorithms)),
+    );
     row(
         out,
         "Server name (SNI):",
@@ -124,8 +129,8 @@ fn hello_fields(out: &mut String, h: &crate::wire::hello::ClientHello) {
             .as_deref()
             .unwrap_or("none (an IP address is not sent as SNI)"),
     );
-    row(out, "ALPN:", &list(&h.alpn));
-    row(out, "Client random:", &h.random);
+    row(out, "ALPN:", &list(h.alpn.join(", ")));
+    row(out, "Client random:", &h.random.to_string());
 }
 
 fn server_hello(s: &ServerHelloStep) -> String {
@@ -142,9 +147,16 @@ fn server_hello(s: &ServerHelloStep) -> String {
                 "The server first answered with a HelloRetryRequest: none of the key shares sent was for a \
                  group it accepts, so it asked for {}. The client sent a second ClientHello ({} bytes) with \
                  the key share {}, and the server answered that one.",
-                r.group.as_deref().unwrap_or("another group"),
+                r.group
+                    .map(Iana::iana_name)
+                    .unwrap_or_else(|| "another group".into()),
                 r.client_hello_bytes,
-                r.client_hello.key_shares.join(", ")
+                r.client_hello
+                    .key_shares
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "   ",
         ));
@@ -157,19 +169,19 @@ fn server_hello(s: &ServerHelloStep) -> String {
             s.bytes
         );
     }
-    row(&mut out, "TLS version:", &s.hello.version);
-    row(&mut out, "Cipher suite:", &s.hello.cipher_suite);
-    let group = match (&s.group_explained, s.hello.version.as_str()) {
-        (Some(g), "TLS 1.2") => {
+    row(&mut out, "TLS version:", &s.hello.version.iana_name());
+    row(&mut out, "Cipher suite:", &s.hello.cipher_suite.iana_name());
+    let group = match (&s.group_explained, s.hello.is_tls12()) {
+        (Some(g), true) => {
             format!(
                 "{g} TLS 1.2 names it in the ServerKeyExchange message, not in the ServerHello."
             )
         }
-        (Some(g), _) => g.clone(),
+        (Some(g), false) => g.clone(),
         (None, _) => "not named".into(),
     };
     row(&mut out, "Key exchange:", &group);
-    row(&mut out, "Server random:", &s.hello.random);
+    row(&mut out, "Server random:", &s.hello.random.to_string());
     out
 }
 
@@ -235,8 +247,11 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
 }
 
 fn keys(k: &Keys, story: &Story) -> String {
-    let group = k.group.as_deref().unwrap_or("key-exchange");
-    let mut text = if is_tls12(story) {
+    let group = k
+        .group
+        .map(Iana::iana_name)
+        .unwrap_or_else(|| "key-exchange".into());
+    let mut text = if story.is_tls12() {
         format!(
             "Each side made a fresh {group} key pair and sent only its public half. From the two, each side \
              computed the same shared secret, and from it and the two randoms the master secret and the \
@@ -319,40 +334,43 @@ fn exchange(e: &Exchange, failed: bool) -> String {
         Some(alpn) => format!("{} was chosen by ALPN ({alpn}).", e.http_version),
         None => "The server chose no protocol by ALPN, so HTTP/1.1, the default.".to_string(),
     };
-    let mut text = format!(
-        "{chosen} Request: {} bytes of {} went out as {} bytes in {} TLS record{}. Response: {} bytes of {} \
-         came back as {} bytes in {} TLS record{}.",
-        e.request.plaintext_bytes,
-        e.http_version,
-        e.request.wire_bytes,
-        e.request.records,
-        plural(e.request.records),
-        e.response.plaintext_bytes,
-        e.http_version,
-        e.response.wire_bytes,
-        e.response.records,
-        plural(e.response.records),
-    );
-    if let Some(per) = e.record_overhead {
-        text.push_str(&format!(
-            " Each record adds {per} bytes: its header and authentication tag{}.",
-            match per {
-                22 => ", and one byte that hides the record's real type",
-                29 => ", and an 8-byte nonce",
-                _ => "",
-            }
-        ));
-        let other = |t: &Traffic| {
-            t.wire_bytes
-                .saturating_sub(t.plaintext_bytes + (per * t.records) as u64)
+    // TLS's own messages (tickets, closing alerts) travel in the same records as the HTTP
+    // bytes: they are counted inside each direction's total, once.
+    let way = |t: &Traffic, verb: &str, own: &str| {
+        let own_bytes = e.record_overhead.map_or(0, |o| t.tls_own_bytes(&o));
+        let with = if own_bytes > 0 {
+            format!(
+                ", and {own_bytes} bytes of TLS messages of {own} (such as session tickets, or the alert that closes the connection),"
+            )
+        } else {
+            String::new()
         };
-        let (client, server) = (other(&e.request), other(&e.response));
-        if client + server > 0 {
-            text.push_str(&format!(
-                " Beyond that, {client} bytes from the client and {server} from the server were TLS messages of \
-                 their own, such as session tickets or the alert that closes the connection."
-            ));
+        format!(
+            "{} bytes of {}{with} {verb} as {} bytes in {} TLS record{}.",
+            t.plaintext_bytes,
+            e.http_version,
+            t.wire_bytes,
+            t.records,
+            plural(t.records)
+        )
+    };
+    let mut text = format!(
+        "{chosen} Request: {} Response: {}",
+        way(&e.request, "went out", "the client's own"),
+        way(&e.response, "came back", "the server's own"),
+    );
+    if let Some(o) = e.record_overhead {
+        text.push_str(&format!(
+            " Each record adds {} bytes: its header and authentication tag",
+            o.total()
+        ));
+        if o.hidden_content_type > 0 {
+            text.push_str(", and one byte that hides the record's real type");
         }
+        if o.explicit_nonce > 0 {
+            text.push_str(&format!(", and an {}-byte nonce", o.explicit_nonce));
+        }
+        text.push('.');
     }
     out.push_str(&wrap(&text, "   "));
     if !e.message.is_empty() && !failed {
@@ -369,7 +387,7 @@ fn exchange(e: &Exchange, failed: bool) -> String {
 }
 
 fn eavesdropper(e: &Eavesdropper, story: &Story) -> String {
-    let tls12 = is_tls12(story);
+    let tls12 = story.is_tls12();
     let mut out = format!("7. {}: the envelope, not the letter.\n", TITLES[6]);
     out.push_str("   In clear:\n");
     for item in &e.in_clear {
@@ -385,22 +403,23 @@ fn eavesdropper(e: &Eavesdropper, story: &Story) -> String {
         e.bytes_from_client, e.bytes_from_server
     );
     for r in &e.records {
-        let dir = if r.from == "client" {
-            "client -> server"
-        } else {
-            "server -> client"
+        let dir = match r.from {
+            Side::Client => "client -> server",
+            Side::Server => "server -> client",
         };
-        let what = match r.content_type.as_str() {
-            _ if !r.clear.is_empty() => r.clear.join(", "),
+        let what = match r.content_type {
+            _ if !r.clear.is_empty() => iana::join(&r.clear),
             _ if r.encrypted => "(encrypted)".to_string(),
-            "change_cipher_spec" if tls12 => "(from here on, this side encrypts)".to_string(),
-            "change_cipher_spec" => "(a TLS 1.3 no-op, for old middleboxes)".to_string(),
+            ContentType::ChangeCipherSpec if tls12 => {
+                "(from here on, this side encrypts)".to_string()
+            }
+            ContentType::ChangeCipherSpec => "(a TLS 1.3 no-op, for old middleboxes)".to_string(),
             _ => String::new(),
         };
         let line = format!(
             "     {:>10}  {dir}  {:<18} {:>5}  {what}",
             format!("+{}", ms(r.at_micros)),
-            r.content_type,
+            r.content_type.iana_name(),
             r.bytes,
         );
         let _ = writeln!(out, "{}", line.trim_end());
@@ -415,8 +434,8 @@ fn eavesdropper(e: &Eavesdropper, story: &Story) -> String {
     let random = story
         .client_hello
         .as_ref()
-        .map(|c| c.hello.random.as_str())
-        .unwrap_or("");
+        .map(|c| c.hello.random.to_string())
+        .unwrap_or_default();
     let key_log = match &story.key_log_file {
         Some(file) => format!(
             "Key log: the secrets of this connection were written to {file} (SSLKEYLOGFILE), on lines \
@@ -432,13 +451,6 @@ fn eavesdropper(e: &Eavesdropper, story: &Story) -> String {
     out.push_str(&wrap(&key_log, "   "));
     out.push_str("     Edit > Preferences > Protocols > TLS > (Pre)-Master-Secret log filename\n");
     out
-}
-
-fn is_tls12(story: &Story) -> bool {
-    story
-        .server_hello
-        .as_ref()
-        .is_some_and(|s| s.hello.version == "TLS 1.2")
 }
 
 fn row(out: &mut String, key: &str, value: &str) {
@@ -496,5 +508,59 @@ mod tests {
         assert!(wrapped.starts_with("  word"));
         assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    word")));
         assert_eq!(wrapped.split_whitespace().count(), 60);
+    }
+
+    /// The numbers of a real TLS 1.3 exchange with the demo's server: the response's 5 records
+    /// (406 bytes) carry 134 bytes of HTTP/2 and a 184-byte record of two session tickets.
+    #[test]
+    fn step_6_counts_each_byte_once() {
+        let overhead = crate::wire::suite::Negotiated {
+            version: crate::wire::iana::ProtocolVersion::TLSv1_3,
+            suite: crate::wire::iana::CipherSuite::TLS13_AES_256_GCM_SHA384,
+        }
+        .record_overhead();
+        let e = Exchange {
+            http_version: "HTTP/2".into(),
+            alpn: Some("h2".into()),
+            request: Traffic {
+                plaintext_bytes: 126,
+                wire_bytes: 214,
+                records: 4,
+            },
+            response: Traffic {
+                plaintext_bytes: 134,
+                wire_bytes: 406,
+                records: 5,
+            },
+            record_overhead: overhead,
+            status: 200,
+            reason: "OK".into(),
+            content_type: None,
+            message: "fluffy tail".into(),
+            micros: 800,
+        };
+        let text = exchange(&e, false)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            text.contains(
+                "Response: 134 bytes of HTTP/2, and 162 bytes of TLS messages of the server's own"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("came back as 406 bytes in 5 TLS records."),
+            "{text}"
+        );
+        // 162 is inside the 406, said once; nothing is added "beyond" the records' total.
+        assert_eq!(text.matches("162").count(), 1, "{text}");
+        assert!(!text.contains("Beyond"), "{text}");
+        // The request had no TLS message of its own: nothing to mention.
+        assert!(
+            text.contains("Request: 126 bytes of HTTP/2 went out as 214 bytes in 4 TLS records."),
+            "{text}"
+        );
+        assert!(text.contains("Each record adds 22 bytes"), "{text}");
     }
 }

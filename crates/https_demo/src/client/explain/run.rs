@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
@@ -25,7 +25,7 @@ use crate::tls::client::{self as trust, Observed};
 use crate::tls::trust::TrustedCas;
 use crate::wire::flight::{self, ClearMessage};
 use crate::wire::hello;
-use crate::wire::iana;
+use crate::wire::iana::{self, HandshakeType};
 use crate::wire::recording::{Snapshot, Way, Wire};
 
 /// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
@@ -48,8 +48,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
     let cas = req.trusted_cas()?;
     let key_log = trust::key_log_file()?;
     let observed = trust::observed_config(&cas, key_log.is_some())?;
-    let server_name = ServerName::try_from(target.name.clone())
-        .map_err(|_| anyhow!("{} is not a DNS name or an IP address", target.name))?;
+    let server_name = target.server_name()?;
     // aws-lc sets up its random generator on first use, which took 30 to 55 ms here: pay that
     // before the story's clock starts, so that its timings show the network and the handshake.
     let _ = observed
@@ -244,13 +243,19 @@ impl Run {
     fn tell_handshake(&mut self, conn: Option<&ClientConnection>) {
         let snap = self.wire.snapshot();
         let first_server_hello = hello::parse_server_hello(&snap.received).ok();
-        let tls12 = first_server_hello
-            .as_ref()
-            .is_some_and(|h| h.version == "TLS 1.2");
+        let tls12 = first_server_hello.as_ref().is_some_and(|h| h.is_tls12());
         let from_client = flight::clear_messages(&snap.sent, tls12);
         let from_server = flight::clear_messages(&snap.received, tls12);
-        let client_hellos = hellos(&snap, Way::Sent, &from_client, 1);
-        let server_hellos = hellos(&snap, Way::Received, &from_server, 2);
+        let client_hellos = hellos(&snap, Way::Sent, &from_client, |k| {
+            k == HandshakeType::ClientHello
+        });
+        // The first answer may be a HelloRetryRequest: the parser tells it from a ServerHello.
+        let server_hellos = hellos(&snap, Way::Received, &from_server, |k| {
+            matches!(
+                k,
+                HandshakeType::ServerHello | HandshakeType::HelloRetryRequest
+            )
+        });
 
         if let Some((at, bytes, wire)) = client_hellos.first()
             && let Ok(hello) = hello::parse_client_hello(wire)
@@ -277,7 +282,7 @@ impl Run {
             && let Ok(second) = hello::parse_client_hello(wire)
         {
             retry = Some(Retry {
-                group: hrr.group.clone(),
+                group: hrr.group,
                 client_hello: second,
                 client_hello_bytes: *bytes,
             });
@@ -285,15 +290,15 @@ impl Run {
         }
         if let Some((at, bytes, hello)) = first.filter(|(_, _, h)| !h.hello_retry_request) {
             // TLS 1.2 names the group in ServerKeyExchange, which only rustls has read for us.
-            let group = hello.group.clone().or_else(|| {
+            let group = hello.group.or_else(|| {
                 conn.and_then(|c| c.negotiated_key_exchange_group())
-                    .map(|g| iana::group(u16::from(g.name())))
+                    .map(|g| g.name())
             });
             self.story.server_hello = Some(ServerHelloStep {
                 at_micros: at,
                 bytes,
-                post_quantum: group.as_deref().is_some_and(iana::is_post_quantum),
-                group_explained: group.as_deref().map(iana::explain_group),
+                post_quantum: group.is_some_and(iana::is_post_quantum),
+                group_explained: group.map(iana::explain_group),
                 group,
                 hello,
                 retry,
@@ -309,7 +314,7 @@ impl Run {
                 encrypted: !tls12,
                 seen_in_clear_bytes: from_server
                     .iter()
-                    .find(|m| m.name == "Certificate")
+                    .find(|m| m.kind == HandshakeType::Certificate)
                     .map(|m| m.bytes),
                 chain: verdict.chain,
                 checks: verdict.checks,
@@ -319,14 +324,14 @@ impl Run {
             });
         }
 
-        let (Some(conn), Some(server_hello)) = (conn, &self.story.server_hello) else {
+        let (Some(_), Some(server_hello)) = (conn, &self.story.server_hello) else {
             return;
         };
         let random = self
             .story
             .client_hello
             .as_ref()
-            .map(|c| c.hello.random.clone())
+            .map(|c| c.hello.random)
             .unwrap_or_default();
         let labels = self.observed.key_log.labels();
         let mut secrets = Vec::new();
@@ -335,21 +340,13 @@ impl Run {
                 secrets.push(l.label.clone());
             }
         }
-        let suite = conn
-            .negotiated_cipher_suite()
-            .map(|s| iana::cipher_suite(u16::from(s.suite())))
-            .unwrap_or_default();
         self.story.keys = Some(Keys {
-            group: server_hello.group.clone(),
+            group: server_hello.group,
             post_quantum: server_hello.post_quantum,
-            // TLS 1.3 has only ephemeral key exchanges; in TLS 1.2 only the (EC)DHE suites are,
-            // and they are the only ones rustls offers.
-            ephemeral: !tls12 || suite.contains("DHE_"),
+            ephemeral: server_hello.hello.negotiated().is_ephemeral(),
             secrets,
             filed_under_client_random: !labels.is_empty()
-                && labels
-                    .iter()
-                    .all(|l| hello::hex(&l.client_random) == random),
+                && labels.iter().all(|l| l.client_random == random.0),
         });
     }
 
@@ -358,12 +355,9 @@ impl Run {
         &mut self,
         tls: TlsStream<crate::wire::recording::Recorded<TcpStream>>,
     ) -> Result<(), Stop> {
-        let alpn = tls
-            .get_ref()
-            .1
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        let h2 = alpn.as_deref() == Some("h2");
+        let chosen = tls.get_ref().1.alpn_protocol();
+        let h2 = chosen == Some(b"h2");
+        let alpn = chosen.map(|p| String::from_utf8_lossy(p).into_owned());
         let plaintext = Wire::counter();
         let io = TokioIo::new(plaintext.wrap(tls));
         let started = Instant::now();
@@ -390,7 +384,11 @@ impl Run {
                 wire_bytes: snap.received_total - self.handshake_end.1,
                 records: records(Way::Received, self.handshake_end.1),
             },
-            record_overhead: self.record_overhead(),
+            record_overhead: self
+                .story
+                .server_hello
+                .as_ref()
+                .and_then(|s| s.hello.negotiated().record_overhead()),
             status: 0,
             reason: String::new(),
             content_type: None,
@@ -429,27 +427,15 @@ impl Run {
             None => Ok(()),
         }
     }
-
-    /// Bytes each encrypted record adds: a 5-byte header and a 16-byte tag; TLS 1.3 adds the
-    /// hidden content type (1 byte), TLS 1.2's AES-GCM an 8-byte explicit nonce (RFC 5288).
-    fn record_overhead(&self) -> Option<usize> {
-        let sh = &self.story.server_hello.as_ref()?.hello;
-        match sh.version.as_str() {
-            "TLS 1.3" => Some(5 + 1 + 16),
-            "TLS 1.2" if sh.cipher_suite.contains("_GCM_") => Some(5 + 8 + 16),
-            "TLS 1.2" if sh.cipher_suite.contains("CHACHA20") => Some(5 + 16),
-            _ => None,
-        }
-    }
 }
 
-/// Each message of type `kind` (1 ClientHello, 2 ServerHello) in one direction: when it was on
-/// the wire, its size, and the bytes from its record on, for the parsers.
+/// Each message of the kinds `wanted` in one direction: when it was on the wire, its size, and
+/// the bytes from its record on, for the parsers.
 fn hellos<'a>(
     snap: &'a Snapshot,
     way: Way,
     messages: &[ClearMessage],
-    kind: u8,
+    wanted: impl Fn(HandshakeType) -> bool,
 ) -> Vec<(u64, usize, &'a [u8])> {
     let bytes = match way {
         Way::Sent => &snap.sent,
@@ -457,7 +443,7 @@ fn hellos<'a>(
     };
     messages
         .iter()
-        .filter(|m| m.kind == kind)
+        .filter(|m| wanted(m.kind))
         .map(|m| {
             let at = snap
                 .records

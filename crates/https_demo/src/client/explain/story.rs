@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use crate::wire::flight::ClearMessage;
 use crate::wire::hello::{ClientHello, ServerHello};
+use crate::wire::iana::{ContentType, HandshakeType, NamedGroup, named, named_all, named_opt};
+use crate::wire::suite::RecordOverhead;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Story {
@@ -23,6 +25,16 @@ pub struct Story {
     pub eavesdropper: Option<Eavesdropper>,
     /// The step where the story stopped, and why. `None` when the secret was fetched.
     pub failure: Option<Failure>,
+}
+
+impl Story {
+    /// Whether the server chose TLS 1.2, in which the certificate travels in clear and
+    /// encryption starts only at ChangeCipherSpec.
+    pub fn is_tls12(&self) -> bool {
+        self.server_hello
+            .as_ref()
+            .is_some_and(|s| s.hello.is_tls12())
+    }
 }
 
 /// Step 1.
@@ -54,7 +66,8 @@ pub struct ServerHelloStep {
     pub hello: ServerHello,
     /// The key-exchange group: from the ServerHello's key share in TLS 1.3, from the
     /// ServerKeyExchange message in TLS 1.2.
-    pub group: Option<String>,
+    #[serde(serialize_with = "named_opt")]
+    pub group: Option<NamedGroup>,
     pub group_explained: Option<String>,
     pub post_quantum: bool,
     /// When the server first answered with a HelloRetryRequest.
@@ -64,7 +77,8 @@ pub struct ServerHelloStep {
 #[derive(Clone, Debug, Serialize)]
 pub struct Retry {
     /// The group the server asked for.
-    pub group: Option<String>,
+    #[serde(serialize_with = "named_opt")]
+    pub group: Option<NamedGroup>,
     /// The second ClientHello, with a key share for that group.
     pub client_hello: ClientHello,
     pub client_hello_bytes: usize,
@@ -119,7 +133,8 @@ pub struct Check {
 /// Step 5.
 #[derive(Clone, Debug, Serialize)]
 pub struct Keys {
-    pub group: Option<String>,
+    #[serde(serialize_with = "named_opt")]
+    pub group: Option<NamedGroup>,
     pub post_quantum: bool,
     /// The key shares were made for this connection only (forward secrecy).
     pub ephemeral: bool,
@@ -137,14 +152,25 @@ pub struct Exchange {
     pub alpn: Option<String>,
     pub request: Traffic,
     pub response: Traffic,
-    /// What each encrypted record adds to the bytes it carries, for this version and suite.
-    pub record_overhead: Option<usize>,
+    /// What each encrypted record adds to the bytes it carries, for this version and suite
+    /// (its total, in the JSON).
+    pub record_overhead: Option<RecordOverhead>,
     pub status: u16,
     pub reason: String,
     pub content_type: Option<String>,
     /// The body: the secret message, or the JSON of /connection.
     pub message: String,
     pub micros: u64,
+}
+
+impl Traffic {
+    /// The bytes of TLS's own messages among these records (session tickets, the alert that
+    /// closes the connection): what is left of the wire bytes once the HTTP bytes and every
+    /// record's overhead are counted. They are inside `wire_bytes` and `records`, not beside.
+    pub fn tls_own_bytes(&self, overhead: &RecordOverhead) -> u64 {
+        self.wire_bytes
+            .saturating_sub(self.plaintext_bytes + (overhead.total() * self.records) as u64)
+    }
 }
 
 /// One direction of the encrypted exchange, after the handshake.
@@ -174,13 +200,22 @@ pub struct Eavesdropper {
 #[derive(Clone, Debug, Serialize)]
 pub struct SeenRecord {
     pub at_micros: u64,
-    /// "client" or "server".
-    pub from: &'static str,
-    pub content_type: String,
+    pub from: Side,
+    #[serde(serialize_with = "named")]
+    pub content_type: ContentType,
     pub bytes: usize,
     /// The handshake messages it carries in clear.
-    pub clear: Vec<String>,
+    #[serde(serialize_with = "named_all")]
+    pub clear: Vec<HandshakeType>,
     pub encrypted: bool,
+}
+
+/// Who sent a record ("client" or "server" in the JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Client,
+    Server,
 }
 
 #[derive(Clone, Debug, Serialize)]
