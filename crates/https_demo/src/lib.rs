@@ -8,6 +8,7 @@
 //! - [`tls`]: the trust core, the one classification of failures, the rustls configurations.
 //! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.
 //! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
+//! - [`trust_store`]: the CA into and out of the NSS, system and Java stores; the trust doctor.
 
 pub mod client;
 pub mod files;
@@ -18,4 +19,5 @@ pub mod pki;
 pub mod server;
 pub mod symmetric;
 pub mod tls;
+pub mod trust_store;
 pub mod wire;
