@@ -1,0 +1,466 @@
+//! `demo_pki trust`: the CA put into and taken out of real stores, each in a place that leaves
+//! the machine as it was: NSS databases under a temporary HOME, the Debian system store inside a
+//! private mount namespace over temporary copies of its folders.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+/// `demo_pki ARGS` with HOME set to `home` and the CA-bundle variables of this machine's
+/// environment removed, so that what the doctor says depends on the test alone.
+fn trust(home: &Path, args: &[&str]) -> Run {
+    let mut cmd = demo_pki_cmd(home, args);
+    cmd.env("HOME", home)
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("NODE_EXTRA_CA_CERTS");
+    run(cmd)
+}
+
+fn certutil(home: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new("certutil");
+    cmd.env("HOME", home).args(args);
+    run(cmd)
+}
+
+fn tools_present() {
+    assert!(
+        Command::new("chromium").arg("--version").output().is_ok()
+            && Command::new("certutil").arg("-H").output().is_ok(),
+        "this test needs Chromium and NSS's certutil: apt-get install chromium libnss3-tools (./run_tests.sh does it)"
+    );
+}
+
+/// The (nickname, trust flags) lines of `certutil -L`.
+fn listed(home: &Path, db: &Path) -> Vec<(String, String)> {
+    let out = certutil(home, &["-L", "-d", &format!("sql:{}", db.display())]).ok();
+    out.stdout
+        .lines()
+        .skip(4)
+        .filter_map(|l| {
+            let l = l.trim_end();
+            let (nick, flags) = l.rsplit_once(char::is_whitespace)?;
+            Some((nick.trim().to_string(), flags.to_string()))
+        })
+        .collect()
+}
+
+/// The nickname demo_pki gives the CA: its name and the first 8 bytes of its SHA-256.
+fn nickname_of(ca: &Path) -> String {
+    let out = openssl(
+        ca.parent().unwrap(),
+        [
+            "x509",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+            "-in",
+            ca.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let hex: String = out
+        .stdout
+        .trim()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .take(8)
+        .collect();
+    format!("HTTPS Demo CA (localhost only) {}", hex.to_lowercase())
+}
+
+fn new_db(home: &Path, db: &Path) {
+    std::fs::create_dir_all(db).unwrap();
+    certutil(
+        home,
+        &[
+            "-N",
+            "-d",
+            &format!("sql:{}", db.display()),
+            "--empty-password",
+        ],
+    )
+    .ok();
+}
+
+fn chromium_dom(home: &Path, url: &str) -> String {
+    let mut cmd = Command::new("chromium");
+    cmd.env("HOME", home).args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        &format!("--user-data-dir={}", home.join("profile").display()),
+        "--dump-dom",
+        url,
+    ]);
+    text(&run_bounded(&mut cmd, Duration::from_secs(90)).stdout)
+}
+
+#[test]
+fn nss_in_a_fresh_home_chromium_and_a_firefox_profile_then_uninstall_leaves_the_rest() {
+    tools_present();
+    let server = Server::start(&[]);
+    let ca = ca_file();
+    let ca_arg = ca.to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let chromium_db = home.join(".pki/nssdb");
+    let firefox_db = home.join(".mozilla/firefox/xxxx.default-release");
+    // A Firefox profile that already trusts another CA, which must stay.
+    new_db(home, &firefox_db);
+    let dir = tempfile::tempdir().unwrap();
+    let other = certs::test_ca(dir.path(), "other.pem", "Other CA");
+    certutil(
+        home,
+        &[
+            "-A",
+            "-d",
+            &format!("sql:{}", firefox_db.display()),
+            "-t",
+            "C,,",
+            "-n",
+            "Other CA",
+            "-i",
+            other.file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+
+    // Before: nothing trusts it, and Chromium says so.
+    let before = trust(home, &["trust", "status", "--store", "nss", "--ca", ca_arg]).ok();
+    assert!(
+        before.stdout.contains(&format!(
+            "nss: NOT trusted by Chromium's NSS database at {} (it does not exist yet)",
+            chromium_db.display()
+        )),
+        "{}",
+        before.stdout
+    );
+    assert!(
+        before.stdout.contains("Chromium: would NOT trust it"),
+        "{}",
+        before.stdout
+    );
+
+    let installed = trust(
+        home,
+        &["trust", "install", "--store", "nss", "--ca", ca_arg],
+    )
+    .ok();
+    for db in [&chromium_db, &firefox_db] {
+        assert!(
+            installed.stdout.contains(&format!("added to"))
+                && installed.stdout.contains(&db.display().to_string()),
+            "{}",
+            installed.stdout
+        );
+    }
+    assert!(
+        installed.stdout.contains("restart Chromium"),
+        "{}",
+        installed.stdout
+    );
+    assert!(
+        installed.stdout.contains("restart Firefox"),
+        "{}",
+        installed.stdout
+    );
+    let nick = nickname_of(&ca);
+    for db in [&chromium_db, &firefox_db] {
+        assert!(
+            listed(home, db).contains(&(nick.clone(), "C,,".to_string())),
+            "{}: {:?}",
+            db.display(),
+            listed(home, db)
+        );
+    }
+    let during = trust(home, &["trust", "status", "--store", "nss", "--ca", ca_arg]).ok();
+    assert!(
+        during.stdout.contains(&format!(
+            "nss: trusted by Chromium's NSS database at {}\n",
+            chromium_db.display()
+        )) && during.stdout.contains(&format!(
+            "nss: trusted by the Firefox profile's NSS database at {}\n",
+            firefox_db.display()
+        )),
+        "{}",
+        during.stdout
+    );
+    assert!(
+        during.stdout.contains("Firefox: would trust it"),
+        "{}",
+        during.stdout
+    );
+
+    // Headless Chromium, given nothing but this HOME, now loads the demo.
+    let dom = chromium_dom(home, &server.url("/connection"));
+    assert!(
+        !dom.contains("ERR_CERT")
+            && !dom.contains("not private")
+            && dom.contains("<h1>Your connection</h1>"),
+        "Chromium did not load the page with the CA installed: {dom}"
+    );
+
+    let removed = trust(
+        home,
+        &["trust", "uninstall", "--store", "nss", "--ca", ca_arg],
+    )
+    .ok();
+    assert!(
+        removed.stdout.contains("removed from"),
+        "{}",
+        removed.stdout
+    );
+    for db in [&chromium_db, &firefox_db] {
+        assert!(
+            !listed(home, db).iter().any(|(n, _)| n == &nick),
+            "{}: {:?}",
+            db.display(),
+            listed(home, db)
+        );
+    }
+    assert_eq!(
+        listed(home, &firefox_db),
+        vec![("Other CA".to_string(), "C,,".to_string())],
+        "the other CA must be untouched"
+    );
+    let after = trust(home, &["trust", "status", "--store", "nss", "--ca", ca_arg]).ok();
+    assert!(
+        after.stdout.contains(&format!(
+            "nss: NOT trusted by Chromium's NSS database at {}\n",
+            chromium_db.display()
+        )),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn nss_with_an_existing_database_uninstall_goes_by_fingerprint_not_nickname() {
+    tools_present();
+    let ca = ca_file();
+    let ca_arg = ca.to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let db = home.join(".pki/nssdb");
+    new_db(home, &db);
+    let db_arg = format!("sql:{}", db.display());
+    // The README's old line put the CA in under its own nickname; another CA sits beside it.
+    certutil(
+        home,
+        &[
+            "-A",
+            "-d",
+            &db_arg,
+            "-t",
+            "C,,",
+            "-n",
+            "HTTPS Demo CA",
+            "-i",
+            ca_arg,
+        ],
+    )
+    .ok();
+    let dir = tempfile::tempdir().unwrap();
+    let other = certs::test_ca(dir.path(), "other.pem", "Other CA");
+    certutil(
+        home,
+        &[
+            "-A",
+            "-d",
+            &db_arg,
+            "-t",
+            "CT,C,C",
+            "-n",
+            "Other CA",
+            "-i",
+            other.file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+
+    let installed = trust(
+        home,
+        &["trust", "install", "--store", "nss", "--ca", ca_arg],
+    )
+    .ok();
+    assert!(
+        installed.stdout.contains(&format!(
+            "already trusted in Chromium's NSS database at {}",
+            db.display()
+        )),
+        "{}",
+        installed.stdout
+    );
+    let removed = trust(
+        home,
+        &["trust", "uninstall", "--store", "nss", "--ca", ca_arg],
+    )
+    .ok();
+    assert!(
+        removed
+            .stdout
+            .contains("removed from Chromium's NSS database"),
+        "{}",
+        removed.stdout
+    );
+    assert_eq!(
+        listed(home, &db),
+        vec![("Other CA".to_string(), "CT,C,C".to_string())],
+        "only the CA itself, found by its fingerprint, may go"
+    );
+    // Uninstalling the other CA's file's twin (same name, another key) removes nothing.
+    let twin_dir = tempfile::tempdir().unwrap();
+    let twin = certs::test_ca(twin_dir.path(), "twin.pem", "Other CA");
+    let again = trust(
+        home,
+        &[
+            "trust",
+            "uninstall",
+            "--store",
+            "nss",
+            "--ca",
+            twin.file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert!(
+        again.stdout.contains("not in Chromium's NSS database"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(listed(home, &db).len(), 1);
+}
+
+#[test]
+fn status_names_the_python_and_node_fixes_and_reports_real_connections() {
+    let server = Server::start(&[]);
+    let ca = ca_file();
+    let ca_arg = ca.to_str().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let url = server.url("/");
+
+    let plain = trust(home, &["trust", "status", "--ca", ca_arg, "--url", &url]).ok();
+    let out = &plain.stdout;
+    assert!(
+        out.contains(
+            "Python requests: would NOT trust it: requests uses certifi's own bundle, not the system store, and \
+             REQUESTS_CA_BUNDLE is not set\n    fix: sudo demo_pki trust install --store system && export \
+             REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("    fix: export NODE_EXTRA_CA_CERTS={ca_arg}\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains("system: NOT trusted by the system store"),
+        "{out}"
+    );
+    // The real connections: no client trusts the demo CA through its own store here.
+    assert!(out.contains("  curl: REFUSED the certificate: "), "{out}");
+    assert!(
+        out.contains("  Python requests: REFUSED the certificate: "),
+        "{out}"
+    );
+    assert!(out.contains("  Node: REFUSED the certificate: "), "{out}");
+    assert!(
+        out.contains("  openssl s_client: did not connect: "),
+        "{out}"
+    );
+
+    // The fixes the doctor gave, applied: Python and Node now trust it, and say so for real.
+    let mut cmd = demo_pki_cmd(home, ["trust", "status", "--ca", ca_arg, "--url", &url]);
+    cmd.env("HOME", home)
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .env("NODE_EXTRA_CA_CERTS", &ca);
+    let fixed = run(cmd).ok();
+    let out = &fixed.stdout;
+    assert!(
+        out.contains(&format!(
+            "Python requests: would trust it: REQUESTS_CA_BUNDLE={ca_arg} holds it\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Node: would trust it: NODE_EXTRA_CA_CERTS={ca_arg} holds it\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("  Python requests: connected, certificate trusted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  Node: connected, certificate trusted"),
+        "{out}"
+    );
+    assert!(out.contains("  curl: REFUSED the certificate: "), "{out}");
+}
+
+#[test]
+fn an_unconstrained_ca_is_refused_without_the_flag_and_nothing_is_installed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = certs::test_ca(dir.path(), "wide.pem", "Wide Open CA");
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    let bundle_before = std::fs::read(bundle).ok();
+    let refused = trust(
+        home,
+        &["trust", "install", "--ca", wide.file.to_str().unwrap()],
+    );
+    let stderr = refused.fails_with(&[
+        "Wide Open CA",
+        "has no name constraints",
+        "it can vouch for ANY site",
+        "to every program that trusts that store",
+        "Nothing was installed",
+        "--unconstrained",
+    ]);
+    assert!(!stderr.contains("Error("), "{stderr}");
+    assert!(!home.join(".pki").exists(), "an NSS database was made");
+    assert_eq!(
+        std::fs::read(bundle).ok(),
+        bundle_before,
+        "the system store changed"
+    );
+
+    // Asked for plainly, it is installed (into this HOME's NSS database only).
+    let allowed = trust(
+        home,
+        &[
+            "trust",
+            "install",
+            "--unconstrained",
+            "--store",
+            "nss",
+            "--ca",
+            wide.file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert!(
+        allowed.stdout.contains("may vouch for: ANY name"),
+        "{}",
+        allowed.stdout
+    );
+    assert!(
+        allowed.stdout.contains("added to Chromium's NSS database"),
+        "{}",
+        allowed.stdout
+    );
+}
