@@ -157,11 +157,19 @@ fn nss_in_a_fresh_home_chromium_and_a_firefox_profile_then_uninstall_leaves_the_
         &["trust", "install", "--store", "nss", "--ca", ca_arg],
     )
     .ok();
-    for db in [&chromium_db, &firefox_db] {
+    for line in [
+        format!(
+            "nss: added to Chromium's NSS database at {}",
+            chromium_db.display()
+        ),
+        format!(
+            "nss: added to the Firefox profile's NSS database at {}",
+            firefox_db.display()
+        ),
+    ] {
         assert!(
-            installed.stdout.contains(&format!("added to"))
-                && installed.stdout.contains(&db.display().to_string()),
-            "{}",
+            installed.stdout.contains(&line),
+            "{line}\n{}",
             installed.stdout
         );
     }
