@@ -472,3 +472,147 @@ fn an_unconstrained_ca_is_refused_without_the_flag_and_nothing_is_installed() {
         allowed.stdout
     );
 }
+
+/// Everything the Debian system store is made of, for comparing before and after.
+fn system_store_snapshot() -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![];
+    for file in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/ssl/certs/java/cacerts",
+        "/etc/ca-certificates.conf",
+    ] {
+        files.push((file.to_string(), std::fs::read(file).unwrap_or_default()));
+    }
+    for dir in ["/usr/local/share/ca-certificates", "/etc/ssl/certs"] {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        files.push((dir.to_string(), names.join("\n").into_bytes()));
+    }
+    files
+}
+
+#[test]
+fn system_store_on_debian_in_a_private_mount_namespace() {
+    if !running_as_root() {
+        eprintln!(
+            "SKIPPED: the system-store test needs root (a private mount namespace with bind mounts over /etc/ssl/certs)"
+        );
+        return;
+    }
+    if !Path::new("/usr/sbin/update-ca-certificates").exists() {
+        eprintln!(
+            "SKIPPED: the system-store test runs on Debian/Ubuntu (no update-ca-certificates here)"
+        );
+        return;
+    }
+    let probe = Command::new("unshare").args(["-m", "true"]).output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED: `unshare -m` is not permitted here ({}), so the system store cannot be changed without \
+             changing this machine's",
+            probe
+                .map(|o| text(&o.stderr))
+                .unwrap_or_else(|e| e.to_string())
+        );
+        return;
+    }
+    let server = Server::start(&[]);
+    let ca = ca_file();
+    let url = server.url("/");
+    let scratch = tempfile::tempdir().unwrap();
+    let before = system_store_snapshot();
+    // Inside the namespace, the store's folders are temporary copies: what install and
+    // uninstall write there vanishes with the namespace.
+    let script = r#"
+set -e
+T="$1"; PKI="$2"; CA="$3"; URL="$4"
+cp -a /usr/local/share/ca-certificates "$T/local"
+cp -a /etc/ssl/certs "$T/certs"
+cp -a /etc/ca-certificates "$T/etc-ca"
+cp -a /etc/ca-certificates.conf "$T/ca.conf"
+mount --bind "$T/local" /usr/local/share/ca-certificates
+mount --bind "$T/certs" /etc/ssl/certs
+mount --bind "$T/etc-ca" /etc/ca-certificates
+mount --bind "$T/ca.conf" /etc/ca-certificates.conf
+echo "== install"
+"$PKI" trust install --store system --ca "$CA"
+echo "== curl after install"
+curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
+echo "== status after install"
+"$PKI" trust status --store system --ca "$CA" --url "$URL"
+echo "== uninstall"
+"$PKI" trust uninstall --store system --ca "$CA"
+echo "== curl after uninstall"
+curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
+echo "== status after uninstall"
+"$PKI" trust status --store system --ca "$CA"
+"#;
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", script, "sh"])
+        .arg(scratch.path())
+        .arg(env!("CARGO_BIN_EXE_demo_pki"))
+        .arg(&ca)
+        .arg(&url);
+    for var in [
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let ran = run(cmd).ok();
+    let out = &ran.stdout;
+    let section = |name: &str| {
+        out.split(&format!("== {name}\n"))
+            .nth(1)
+            .and_then(|s| s.split("\n== ").next())
+            .unwrap_or_else(|| panic!("no {name} section: {out}\n{}", ran.stderr))
+            .to_string()
+    };
+    assert!(
+        section("install").contains(
+            "system: added to the system store (Debian/Ubuntu: /usr/local/share/ca-certificates)"
+        ),
+        "{out}"
+    );
+    assert!(
+        section("curl after install").contains("CURL: trusted"),
+        "{out}"
+    );
+    let status = section("status after install");
+    for line in [
+        "system: trusted by the system store (Debian/Ubuntu: /usr/local/share/ca-certificates)",
+        "curl, OpenSSL: would trust it: they read the system bundle /etc/ssl/certs/ca-certificates.crt, which holds it",
+        "    fix: export REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt\n",
+        "  curl: connected, certificate trusted",
+        "  openssl s_client: connected, certificate trusted",
+    ] {
+        assert!(status.contains(line), "{line}\n{out}");
+    }
+    assert!(
+        section("uninstall").contains("system: removed from the system store"),
+        "{out}"
+    );
+    let refused = section("curl after uninstall");
+    assert!(
+        refused.contains("CURL: refused (60)")
+            && refused.contains("unable to get local issuer certificate"),
+        "{out}"
+    );
+    assert!(
+        section("status after uninstall").contains("system: NOT trusted by the system store"),
+        "{out}"
+    );
+    assert!(
+        system_store_snapshot() == before,
+        "the machine's system store changed outside the namespace"
+    );
+}
