@@ -425,11 +425,17 @@ fn an_unconstrained_ca_is_refused_without_the_flag_and_nothing_is_installed() {
     let wide = certs::test_ca(dir.path(), "wide.pem", "Wide Open CA");
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    let bundle = "/etc/ssl/certs/ca-certificates.crt";
-    let bundle_before = std::fs::read(bundle).ok();
+    // Outside a private namespace, only this HOME's NSS databases are at stake.
     let refused = trust(
         home,
-        &["trust", "install", "--ca", wide.file.to_str().unwrap()],
+        &[
+            "trust",
+            "install",
+            "--store",
+            "nss",
+            "--ca",
+            wide.file.to_str().unwrap(),
+        ],
     );
     let stderr = refused.fails_with(&[
         "Wide Open CA",
@@ -441,11 +447,43 @@ fn an_unconstrained_ca_is_refused_without_the_flag_and_nothing_is_installed() {
     ]);
     assert!(!stderr.contains("Error("), "{stderr}");
     assert!(!home.join(".pki").exists(), "an NSS database was made");
-    assert_eq!(
-        std::fs::read(bundle).ok(),
-        bundle_before,
-        "the system store changed"
-    );
+
+    // Every store at once, where the system and Java stores are temporary copies.
+    match no_private_namespace() {
+        Some(why) => eprintln!("the all-stores refusal was not tried: {why}"),
+        None => {
+            let before = system_store_snapshot();
+            let ran = in_private_store(
+                r#"
+before=$(sha256sum /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/java/cacerts)
+"$PKI" trust install --ca "$1" && echo "INSTALL: done" || echo "INSTALL: refused ($?)"
+after=$(sha256sum /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/java/cacerts)
+[ "$before" = "$after" ] && echo "STORES: unchanged" || echo "STORES: CHANGED"
+ls -A /usr/local/share/ca-certificates "$HOME"
+"#,
+                &[wide.file.to_str().unwrap()],
+            )
+            .ok();
+            assert!(
+                ran.stdout.contains("INSTALL: refused (1)")
+                    && ran.stdout.contains("STORES: unchanged")
+                    && !ran.stdout.contains("https-demo-")
+                    && !ran.stdout.contains(".pki"),
+                "{}\n{}",
+                ran.stdout,
+                ran.stderr
+            );
+            assert!(
+                ran.stderr.contains("has no name constraints"),
+                "{}",
+                ran.stderr
+            );
+            assert!(
+                system_store_snapshot() == before,
+                "the machine's store changed"
+            );
+        }
+    }
 
     // Asked for plainly, it is installed (into this HOME's NSS database only).
     let allowed = trust(
@@ -497,41 +535,40 @@ fn system_store_snapshot() -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[test]
-fn system_store_on_debian_in_a_private_mount_namespace() {
+/// Why the system store cannot be changed here without changing this machine's, if it cannot.
+fn no_private_namespace() -> Option<String> {
     if !running_as_root() {
-        eprintln!(
-            "SKIPPED: the system-store test needs root (a private mount namespace with bind mounts over /etc/ssl/certs)"
+        return Some(
+            "the system-store steps need root (a private mount namespace with bind mounts over /etc/ssl/certs)"
+                .into(),
         );
-        return;
     }
     if !Path::new("/usr/sbin/update-ca-certificates").exists() {
-        eprintln!(
-            "SKIPPED: the system-store test runs on Debian/Ubuntu (no update-ca-certificates here)"
+        return Some(
+            "the system-store steps run on Debian/Ubuntu (no update-ca-certificates here)".into(),
         );
-        return;
     }
-    let probe = Command::new("unshare").args(["-m", "true"]).output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "SKIPPED: `unshare -m` is not permitted here ({}), so the system store cannot be changed without \
-             changing this machine's",
-            probe
-                .map(|o| text(&o.stderr))
-                .unwrap_or_else(|e| e.to_string())
-        );
-        return;
+    match Command::new("unshare").args(["-m", "true"]).output() {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "`unshare -m` is not permitted here ({}), so the system store cannot be changed without changing this \
+             machine's",
+            text(&o.stderr).trim()
+        )),
+        Err(e) => Some(format!("`unshare` cannot run here ({e})")),
     }
-    let server = Server::start(&[]);
-    let ca = ca_file();
-    let url = server.url("/");
+}
+
+/// Runs `body` with sh in a private mount namespace where the Debian store's folders
+/// (/usr/local/share/ca-certificates, /etc/ssl/certs with Java's cacerts, /etc/ca-certificates
+/// and its .conf) are temporary copies: whatever it writes there vanishes with the namespace.
+/// In `body`, $PKI is demo_pki and $1.. are `args`. The CA-bundle variables are removed.
+fn in_private_store(body: &str, args: &[&str]) -> Run {
     let scratch = tempfile::tempdir().unwrap();
-    let before = system_store_snapshot();
-    // Inside the namespace, the store's folders are temporary copies: what install and
-    // uninstall write there vanishes with the namespace.
-    let script = r#"
+    let script = format!(
+        r#"
 set -e
-T="$1"; PKI="$2"; CA="$3"; URL="$4"
+T="$SCRATCH"
 cp -a /usr/local/share/ca-certificates "$T/local"
 cp -a /etc/ssl/certs "$T/certs"
 cp -a /etc/ca-certificates "$T/etc-ca"
@@ -540,25 +577,14 @@ mount --bind "$T/local" /usr/local/share/ca-certificates
 mount --bind "$T/certs" /etc/ssl/certs
 mount --bind "$T/etc-ca" /etc/ca-certificates
 mount --bind "$T/ca.conf" /etc/ca-certificates.conf
-echo "== install"
-"$PKI" trust install --store system --ca "$CA"
-echo "== curl after install"
-curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
-echo "== status after install"
-"$PKI" trust status --store system --ca "$CA" --url "$URL"
-echo "== uninstall"
-"$PKI" trust uninstall --store system --ca "$CA"
-echo "== curl after uninstall"
-curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
-echo "== status after uninstall"
-"$PKI" trust status --store system --ca "$CA"
-"#;
+{body}"#
+    );
     let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "sh", "-c", script, "sh"])
-        .arg(scratch.path())
-        .arg(env!("CARGO_BIN_EXE_demo_pki"))
-        .arg(&ca)
-        .arg(&url);
+    cmd.args(["-m", "sh", "-c", &script, "sh"])
+        .args(args)
+        .env("SCRATCH", scratch.path())
+        .env("PKI", env!("CARGO_BIN_EXE_demo_pki"))
+        .env("HOME", scratch.path());
     for var in [
         "CURL_CA_BUNDLE",
         "SSL_CERT_FILE",
@@ -568,7 +594,35 @@ echo "== status after uninstall"
     ] {
         cmd.env_remove(var);
     }
-    let ran = run(cmd).ok();
+    run(cmd)
+}
+
+#[test]
+fn system_store_on_debian_in_a_private_mount_namespace() {
+    if let Some(why) = no_private_namespace() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let server = Server::start(&[]);
+    let ca = ca_file();
+    let url = server.url("/");
+    let before = system_store_snapshot();
+    let script = r#"
+CA="$1"; URL="$2"
+echo "== install"
+"$PKI" trust install --store system --ca "$CA"
+echo "== curl after install"
+curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
+echo "== status after install"
+"$PKI" trust status --store system --store java --ca "$CA" --url "$URL"
+echo "== uninstall"
+"$PKI" trust uninstall --store system --ca "$CA"
+echo "== curl after uninstall"
+curl -sS -o /dev/null --max-time 10 "$URL" 2>&1 && echo "CURL: trusted" || echo "CURL: refused ($?)"
+echo "== status after uninstall"
+"$PKI" trust status --store system --store java --ca "$CA"
+"#;
+    let ran = in_private_store(script, &[ca.to_str().unwrap(), &url]).ok();
     let out = &ran.stdout;
     let section = |name: &str| {
         out.split(&format!("== {name}\n"))
@@ -596,6 +650,19 @@ echo "== status after uninstall"
         "  openssl s_client: connected, certificate trusted",
     ] {
         assert!(status.contains(line), "{line}\n{out}");
+    }
+    // Debian's Java hook follows the system store, in and out.
+    let java_hook = Path::new("/etc/ca-certificates/update.d/jks-keystore").exists();
+    if java_hook {
+        assert!(status.contains("java: trusted by Java's keystore"), "{out}");
+        assert!(
+            section("uninstall").contains("java: removed from Java's keystore"),
+            "{out}"
+        );
+        assert!(
+            section("status after uninstall").contains("java: NOT trusted by Java's keystore"),
+            "{out}"
+        );
     }
     assert!(
         section("uninstall").contains("system: removed from the system store"),

@@ -265,11 +265,21 @@ pub fn install(ca: &Ca, stores: &[Store], unconstrained: bool) -> Result<Vec<Rep
 /// Removes from each store named (all when none is) exactly the certificate whose fingerprint is
 /// the CA's.
 pub fn uninstall(ca: &Ca, stores: &[Store]) -> Vec<Report> {
-    chosen(stores)
-        .into_iter()
+    let chosen = chosen(stores);
+    chosen
+        .iter()
         .flat_map(|store| match store {
             Store::Nss => nss::uninstall(ca),
-            Store::System => vec![system::uninstall(ca)],
+            Store::System => {
+                let mut reports = vec![system::uninstall(ca)];
+                // Debian's ca-certificates-java hook copies what the system store gains into
+                // Java's cacerts, and update-ca-certificates does not always take it out again
+                // (seen on Debian 12): the copy system install caused goes with it.
+                if system::java_follows() && !chosen.contains(&Store::Java) {
+                    reports.push(java::uninstall(ca));
+                }
+                reports
+            }
             Store::Java => vec![java::uninstall(ca)],
         })
         .collect()

@@ -146,7 +146,9 @@ pub fn uninstall_plan(platform: Platform, ca: &Ca) -> Vec<Step> {
     match platform {
         Platform::Debian => vec![
             Step::RemoveMatching(platform.anchors().unwrap_or_default().into()),
-            Step::Run(Cmd::new("update-ca-certificates", ["--fresh"])),
+            // Not --fresh: a plain run hands its hooks the list of removed certificates, and
+            // the Java hook (ca-certificates-java) then drops the CA from cacerts too.
+            Step::Run(Cmd::new("update-ca-certificates", Vec::<String>::new())),
         ],
         Platform::Fedora => vec![
             Step::RemoveMatching(platform.anchors().unwrap_or_default().into()),
@@ -183,6 +185,13 @@ pub fn uninstall_plan(platform: Platform, ca: &Ca) -> Vec<Step> {
             ],
         ))],
     }
+}
+
+/// True when the system store's updates are copied into Java's keystore (Debian's
+/// ca-certificates-java hook).
+pub fn java_follows() -> bool {
+    Platform::here() == Some(Platform::Debian)
+        && Path::new("/etc/ca-certificates/update.d/jks-keystore").exists()
 }
 
 fn unknown_platform(store: &str) -> String {
@@ -380,7 +389,7 @@ mod tests {
             lines(&uninstall_plan(Platform::Debian, &ca)),
             [
                 "remove ours from /usr/local/share/ca-certificates",
-                "update-ca-certificates --fresh"
+                "update-ca-certificates"
             ]
         );
         assert_eq!(
