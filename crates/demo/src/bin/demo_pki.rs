@@ -703,8 +703,13 @@ fn trust(command: TrustCommand) -> Result<()> {
             let ca = trust_store::Ca::load(&a.store.ca)?;
             println!("{} (SHA-256 {}):", ca.name, ca.fingerprint());
             println!("Stores:");
-            let states = trust_store::states(&ca, &a.store.stores);
-            for state in &states {
+            // The advice needs every store (curl's verdict is the system store's), even when
+            // only some are shown.
+            let states = trust_store::states(&ca, &[]);
+            for state in states
+                .iter()
+                .filter(|s| a.store.stores.is_empty() || a.store.stores.contains(&s.store))
+            {
                 println!("  {}: {state}", state.store);
             }
             println!("Clients:");

@@ -179,12 +179,19 @@ pub fn advise(ca: &Ca, states: &[StoreState]) -> Vec<Advice> {
     });
 
     let profiles = nss(true);
-    let firefox = !profiles.is_empty() && profiles.iter().all(|s| s.trust == Trust::Trusted);
+    // Firefox reads the system store too when this pref is on, but only on Windows and macOS.
+    let enterprise = matches!(platform, Some(Platform::MacOs | Platform::Windows))
+        && system
+        && super::home().is_some_and(|home| enterprise_roots(&home));
+    let firefox =
+        !profiles.is_empty() && (enterprise || profiles.iter().all(|s| s.trust == Trust::Trusted));
     advice.push(Advice {
         client: Client::Firefox,
         trusts: (!profiles.is_empty()).then_some(firefox),
         why: if profiles.is_empty() {
             "no Firefox profile found (~/.mozilla/firefox, snap, flatpak)".into()
+        } else if enterprise {
+            "security.enterprise_roots.enabled is on, so Firefox also reads the system store, which holds it".into()
         } else {
             "each Firefox profile has its own NSS database; the system store counts only with \
              security.enterprise_roots.enabled, which Firefox honours on Windows and macOS"
@@ -227,6 +234,25 @@ pub fn advise(ca: &Ca, states: &[StoreState]) -> Vec<Advice> {
         }),
     });
     advice
+}
+
+/// True when a Firefox profile sets `security.enterprise_roots.enabled` to true (in prefs.js,
+/// which Firefox writes, or user.js, which a person or policy writes).
+fn enterprise_roots(home: &Path) -> bool {
+    super::nss::databases(home)
+        .iter()
+        .filter(|db| db.browser == super::nss::Browser::Firefox)
+        .flat_map(|db| [db.dir.join("prefs.js"), db.dir.join("user.js")])
+        .filter_map(|file| {
+            crate::files::read_bounded(&file, 16 << 20, "a Firefox preferences file").ok()
+        })
+        .any(|text| {
+            String::from_utf8_lossy(&text).lines().any(|line| {
+                let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+                line.starts_with("user_pref(\"security.enterprise_roots.enabled\",true)")
+                    || line.starts_with("pref(\"security.enterprise_roots.enabled\",true)")
+            })
+        })
 }
 
 /// What a real connection with one client gave.
@@ -370,4 +396,29 @@ pub fn probes(url: &str) -> Result<Vec<Probe>> {
             None,
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firefox_enterprise_roots_is_read_from_a_profile() {
+        let home = tempfile::tempdir().unwrap();
+        let profile = home.path().join(".mozilla/firefox/abcd.default-release");
+        std::fs::create_dir_all(&profile).unwrap();
+        std::fs::write(profile.join("cert9.db"), b"").unwrap();
+        std::fs::write(
+            profile.join("prefs.js"),
+            "user_pref(\"security.enterprise_roots.enabled\", false);\n",
+        )
+        .unwrap();
+        assert!(!enterprise_roots(home.path()));
+        std::fs::write(
+            profile.join("user.js"),
+            "user_pref(\"security.enterprise_roots.enabled\", true);\n",
+        )
+        .unwrap();
+        assert!(enterprise_roots(home.path()));
+    }
 }
