@@ -15,6 +15,7 @@ use support::*;
 fn trust(home: &Path, args: &[&str]) -> Run {
     let mut cmd = demo_pki_cmd(home, args);
     cmd.env("HOME", home)
+        .env_remove("SUDO_USER")
         .env_remove("REQUESTS_CA_BUNDLE")
         .env_remove("NODE_EXTRA_CA_CERTS");
     run(cmd)
@@ -392,6 +393,7 @@ fn status_names_the_python_and_node_fixes_and_reports_real_connections() {
     // The fixes the doctor gave, applied: Python and Node now trust it, and say so for real.
     let mut cmd = demo_pki_cmd(home, ["trust", "status", "--ca", ca_arg, "--url", &url]);
     cmd.env("HOME", home)
+        .env_remove("SUDO_USER")
         .env("REQUESTS_CA_BUNDLE", &ca)
         .env("NODE_EXTRA_CA_CERTS", &ca);
     let fixed = run(cmd).ok();
@@ -591,6 +593,7 @@ mount --bind "$T/ca.conf" /etc/ca-certificates.conf
         "SSL_CERT_DIR",
         "REQUESTS_CA_BUNDLE",
         "NODE_EXTRA_CA_CERTS",
+        "SUDO_USER",
     ] {
         cmd.env_remove(var);
     }

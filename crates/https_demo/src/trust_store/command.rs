@@ -26,7 +26,7 @@ pub enum RunError {
         line: String,
         limit: Duration,
     },
-    /// It ran and exited non-zero; `said` is its stderr (or stdout when stderr is empty).
+    /// It ran and exited non-zero; `said` is what it printed (stderr, then stdout).
     Failed {
         line: String,
         status: ExitStatus,
@@ -104,11 +104,10 @@ impl Cmd {
         if ran.status.success() {
             return Ok(ran);
         }
-        let said = if ran.stderr.trim().is_empty() {
-            ran.stdout
-        } else {
-            ran.stderr
-        };
+        // Some tools (keytool) put their error on stdout and a warning on stderr: keep both.
+        let said = format!("{}\n{}", ran.stderr.trim(), ran.stdout.trim())
+            .trim()
+            .to_string();
         Err(RunError::Failed {
             line: self.to_string(),
             status: ran.status,

@@ -134,6 +134,24 @@ fn missing(ks: &Keystore) -> Option<String> {
     (!ks.cacerts.is_file()).then(|| format!("{} does not exist", ks.cacerts.display()))
 }
 
+/// Why the keystore cannot be written by this user, if it cannot. Opening it for appending
+/// writes nothing.
+fn not_writable(ks: &Keystore, verb: &str) -> Option<String> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&ks.cacerts)
+        .err()
+        .map(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                format!(
+                    "{} is not writable by this user: sudo demo_pki trust {verb} --store java",
+                    ks.cacerts.display()
+                )
+            }
+            _ => format!("cannot open {} for writing: {e}", ks.cacerts.display()),
+        })
+}
+
 fn report(place: String, outcome: Outcome) -> Report {
     Report {
         store: Store::Java,
@@ -152,9 +170,12 @@ pub fn install(ca: &Ca) -> Report {
     }
     let outcome = match ks.aliases(ca) {
         Ok(found) if !found.is_empty() => Outcome::AlreadyThere,
-        Ok(_) => match ks.import(ca).run(LIMIT) {
-            Ok(_) => Outcome::Added,
-            Err(e) => Outcome::Failed(format!("{e} (writing it usually needs root: sudo)")),
+        Ok(_) => match not_writable(&ks, "install") {
+            Some(why) => Outcome::Failed(why),
+            None => match ks.import(ca).run(LIMIT) {
+                Ok(_) => Outcome::Added,
+                Err(e) => Outcome::Failed(e.to_string()),
+            },
         },
         Err(e) => Outcome::Failed(e),
     };
@@ -170,13 +191,14 @@ pub fn uninstall(ca: &Ca) -> Report {
     }
     let outcome = match ks.aliases(ca) {
         Ok(found) if found.is_empty() => Outcome::NotThere,
-        Ok(found) => found
-            .iter()
-            .try_for_each(|alias| ks.delete(alias).run(LIMIT).map(|_| ()))
-            .map(|()| Outcome::Removed)
-            .unwrap_or_else(|e| {
-                Outcome::Failed(format!("{e} (writing it usually needs root: sudo)"))
-            }),
+        Ok(found) => match not_writable(&ks, "uninstall") {
+            Some(why) => Outcome::Failed(why),
+            None => found
+                .iter()
+                .try_for_each(|alias| ks.delete(alias).run(LIMIT).map(|_| ()))
+                .map(|()| Outcome::Removed)
+                .unwrap_or_else(|e| Outcome::Failed(e.to_string())),
+        },
         Err(e) => Outcome::Failed(e),
     };
     report(ks.place(), outcome)

@@ -307,6 +307,20 @@ fn chosen(stores: &[Store]) -> Vec<Store> {
     }
 }
 
+/// True when this process runs as root (the system stores are root's to change).
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The user who ran `sudo demo_pki ...`, whose browsers' databases are in their own HOME, not
+/// root's.
+fn sudo_user() -> Option<String> {
+    std::env::var("SUDO_USER")
+        .ok()
+        .filter(|u| !u.is_empty() && is_root())
+}
+
 /// The user's home folder, where the NSS databases live.
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")

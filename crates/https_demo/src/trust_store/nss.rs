@@ -207,7 +207,24 @@ fn no_home() -> Vec<Report> {
     }]
 }
 
+/// Under sudo, HOME may be root's: the user's browsers would not see the CA.
+fn under_sudo() -> Option<Vec<Report>> {
+    let user = super::sudo_user()?;
+    Some(vec![Report {
+        store: Store::Nss,
+        place: "the browsers' NSS databases".into(),
+        outcome: Outcome::Skipped(format!(
+            "running through sudo, so HOME may be root's and not {user}'s: run `demo_pki trust install --store \
+             nss` (or uninstall) as {user}, without sudo"
+        )),
+        restart: None,
+    }])
+}
+
 pub fn install(ca: &Ca) -> Vec<Report> {
+    if let Some(skipped) = under_sudo() {
+        return skipped;
+    }
     let Some(home) = super::home() else {
         return no_home();
     };
@@ -248,6 +265,9 @@ fn install_one(db: &Db, ca: &Ca) -> Outcome {
 }
 
 pub fn uninstall(ca: &Ca) -> Vec<Report> {
+    if let Some(skipped) = under_sudo() {
+        return skipped;
+    }
     let Some(home) = super::home() else {
         return no_home();
     };

@@ -201,9 +201,8 @@ fn unknown_platform(store: &str) -> String {
     )
 }
 
-fn needs_root() -> String {
-    "writing the system store needs root: sudo demo_pki trust install --store system (or uninstall)"
-        .into()
+fn needs_root(verb: &str) -> String {
+    format!("changing the system store needs root: sudo demo_pki trust {verb} --store system")
 }
 
 pub fn install(ca: &Ca) -> Report {
@@ -215,10 +214,19 @@ pub fn install(ca: &Ca) -> Report {
     {
         return report(Some(platform), Outcome::AlreadyThere);
     }
+    if let Some(why) = not_root(platform, "install") {
+        return report(Some(platform), Outcome::Failed(why));
+    }
     report(
         Some(platform),
         execute(&install_plan(platform, ca), ca, Outcome::Added),
     )
+}
+
+/// The file-based stores are root's, and so is running their update tool: say so before
+/// trying, rather than after a half-done step.
+fn not_root(platform: Platform, verb: &str) -> Option<String> {
+    (platform.anchors().is_some() && !super::is_root()).then(|| needs_root(verb))
 }
 
 pub fn uninstall(ca: &Ca) -> Report {
@@ -231,6 +239,9 @@ pub fn uninstall(ca: &Ca) -> Report {
         && matching(dir, ca).is_empty()
     {
         return report(Some(platform), Outcome::NotThere);
+    }
+    if let Some(why) = not_root(platform, "uninstall") {
+        return report(Some(platform), Outcome::Failed(why));
     }
     report(Some(platform), execute(&plan, ca, Outcome::Removed))
 }
@@ -306,20 +317,11 @@ fn execute(plan: &[Step], ca: &Ca, done: Outcome) -> Outcome {
                 crate::files::PUBLIC,
                 true,
             )
-            .map_err(|e| {
-                if std::fs::metadata(path.parent().unwrap_or(path))
-                    .is_ok_and(|m| m.permissions().readonly())
-                    || is_permission(&e)
-                {
-                    needs_root()
-                } else {
-                    format!("{e:#}")
-                }
-            }),
+            .map_err(|e| format!("{e:#}")),
             Step::RemoveMatching(dir) => matching(dir, ca).iter().try_for_each(|file| {
                 std::fs::remove_file(file).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        needs_root()
+                        needs_root("uninstall")
                     } else {
                         format!("cannot remove {}: {e}", file.display())
                     }
@@ -332,13 +334,6 @@ fn execute(plan: &[Step], ca: &Ca, done: Outcome) -> Outcome {
         }
     }
     done
-}
-
-fn is_permission(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
-    })
 }
 
 #[cfg(test)]
