@@ -686,3 +686,88 @@ echo "== status after uninstall"
         "the machine's system store changed outside the namespace"
     );
 }
+
+#[test]
+fn java_keystore_of_a_temporary_java_home() {
+    let Some(keytool) = ["/usr/bin/keytool"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+    else {
+        eprintln!("SKIPPED: no keytool here (apt-get install default-jre-headless)");
+        return;
+    };
+    // A JAVA_HOME whose keytool is the real one and whose cacerts is a new keystore holding
+    // another CA, so that the machine's own keystore is never touched.
+    let java_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(java_home.path().join("bin")).unwrap();
+    std::fs::create_dir_all(java_home.path().join("lib/security")).unwrap();
+    std::os::unix::fs::symlink(&keytool, java_home.path().join("bin/keytool")).unwrap();
+    let cacerts = java_home.path().join("lib/security/cacerts");
+    let other = certs::test_ca(java_home.path(), "other.pem", "Other CA");
+    let mut cmd = Command::new(&keytool);
+    cmd.args([
+        "-importcert",
+        "-noprompt",
+        "-storepass",
+        "changeit",
+        "-alias",
+        "other",
+        "-keystore",
+    ])
+    .arg(&cacerts)
+    .arg("-file")
+    .arg(&other.file);
+    run(cmd).ok();
+    let aliases = || {
+        let mut cmd = Command::new(&keytool);
+        cmd.args(["-list", "-storepass", "changeit", "-keystore"])
+            .arg(&cacerts);
+        let out = run(cmd).ok().stdout;
+        let mut v: Vec<String> = out
+            .lines()
+            .filter(|l| l.contains("trustedCertEntry"))
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let ca = ca_file();
+    let home = tempfile::tempdir().unwrap();
+    let java = |verb: &str| {
+        let mut cmd = demo_pki_cmd(
+            home.path(),
+            [
+                "trust",
+                verb,
+                "--store",
+                "java",
+                "--ca",
+                ca.to_str().unwrap(),
+            ],
+        );
+        cmd.env("HOME", home.path())
+            .env("JAVA_HOME", java_home.path());
+        run(cmd).ok().stdout
+    };
+    let place = format!("Java's keystore {}", cacerts.display());
+    let installed = java("install");
+    assert!(
+        installed.contains(&format!("java: added to {place}")),
+        "{installed}"
+    );
+    let alias = aliases()
+        .into_iter()
+        .find(|a| a != "other")
+        .expect("no alias added");
+    assert!(alias.starts_with("https-demo-"), "{alias}");
+    assert!(java("status").contains(&format!("java: trusted by {place}")));
+    let removed = java("uninstall");
+    assert!(
+        removed.contains(&format!("java: removed from {place}")),
+        "{removed}"
+    );
+    assert_eq!(aliases(), ["other"], "only the CA itself may go");
+    assert!(java("status").contains(&format!("java: NOT trusted by {place}")));
+}
