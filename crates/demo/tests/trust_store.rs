@@ -384,7 +384,16 @@ fn status_names_the_python_and_node_fixes_and_reports_real_connections() {
         out.contains("  Python requests: REFUSED the certificate: "),
         "{out}"
     );
-    assert!(out.contains("  Node: REFUSED the certificate: "), "{out}");
+    // Node is not among what run_tests.sh installs: where it is missing, the doctor says so.
+    let node = Command::new("node").arg("--version").output().is_ok();
+    if node {
+        assert!(out.contains("  Node: REFUSED the certificate: "), "{out}");
+    } else {
+        assert!(
+            out.contains("  Node: not tried: node is missing: apt-get install nodejs"),
+            "{out}"
+        );
+    }
     assert!(
         out.contains("  openssl s_client: did not connect: "),
         "{out}"
@@ -414,10 +423,12 @@ fn status_names_the_python_and_node_fixes_and_reports_real_connections() {
         out.contains("  Python requests: connected, certificate trusted"),
         "{out}"
     );
-    assert!(
-        out.contains("  Node: connected, certificate trusted"),
-        "{out}"
-    );
+    if node {
+        assert!(
+            out.contains("  Node: connected, certificate trusted"),
+            "{out}"
+        );
+    }
     assert!(out.contains("  curl: REFUSED the certificate: "), "{out}");
 }
 

@@ -36,8 +36,15 @@ pub struct Ca {
 impl Ca {
     /// Reads the one CA certificate of a PEM file (with the trust core's bounded read).
     pub fn load(file: &Path) -> Result<Ca> {
-        let cas = TrustedCas::load(file)?;
         let shown = file.display();
+        if matches!(file.try_exists(), Ok(false)) {
+            bail!(
+                "the CA file {shown} does not exist. Run demo_pki trust from the repository root (the default is {}), \
+                 or pass the CA certificate with --ca FILE. Nothing was changed.",
+                crate::layout::CA_CERT
+            );
+        }
+        let cas = TrustedCas::load(file)?;
         if cas.certs.len() != 1 {
             bail!(
                 "{shown} holds {} certificates; install one CA at a time (split the file, one certificate per file). \
