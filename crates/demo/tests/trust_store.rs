@@ -623,6 +623,9 @@ fn system_store_on_debian_in_a_private_mount_namespace() {
     let before = system_store_snapshot();
     let script = r#"
 CA="$1"; URL="$2"
+echo "== install without the tool"
+PATH=/usr/bin:/bin "$PKI" trust install --store system --ca "$CA" || echo "EXIT: $?"
+ls -A /usr/local/share/ca-certificates
 echo "== install"
 "$PKI" trust install --store system --ca "$CA"
 echo "== curl after install"
@@ -649,6 +652,19 @@ echo "== status after uninstall"
         section("install").contains(
             "system: added to the system store (Debian/Ubuntu: /usr/local/share/ca-certificates)"
         ),
+        "{out}"
+    );
+    // A failed update takes its anchor file out again: no half-installed CA.
+    let without = section("install without the tool");
+    assert!(
+        without.contains("system: FAILED for the system store")
+            && without
+                .contains("update-ca-certificates is missing: apt-get install ca-certificates")
+            && without.contains("was removed again")
+            && without
+                .split("EXIT: 1\n")
+                .nth(1)
+                .is_some_and(|listing| !listing.contains("https-demo-")),
         "{out}"
     );
     assert!(

@@ -307,17 +307,29 @@ fn matching(dir: &Path, ca: &Ca) -> Vec<PathBuf> {
     found
 }
 
+/// Runs the steps in order. When a step fails after an anchor file was made, the file is
+/// taken out again, so that a failed install leaves no half-trusted CA behind for the next
+/// update to pick up.
 fn execute(plan: &[Step], ca: &Ca, done: Outcome) -> Outcome {
+    let mut made: Vec<&Path> = Vec::new();
     for step in plan {
         let result = match step {
-            Step::Write(path) => crate::files::write_atomic(
-                path,
-                "the anchor file",
-                ca.pem().as_bytes(),
-                crate::files::PUBLIC,
-                true,
-            )
-            .map_err(|e| format!("{e:#}")),
+            Step::Write(path) => {
+                let existed = path.exists();
+                crate::files::write_atomic(
+                    path,
+                    "the anchor file",
+                    ca.pem().as_bytes(),
+                    crate::files::PUBLIC,
+                    true,
+                )
+                .map(|()| {
+                    if !existed {
+                        made.push(path);
+                    }
+                })
+                .map_err(|e| format!("{e:#}"))
+            }
             Step::RemoveMatching(dir) => matching(dir, ca).iter().try_for_each(|file| {
                 std::fs::remove_file(file).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -330,7 +342,19 @@ fn execute(plan: &[Step], ca: &Ca, done: Outcome) -> Outcome {
             Step::Run(cmd) => cmd.run(LIMIT).map(|_| ()).map_err(|e| e.to_string()),
         };
         if let Err(why) = result {
-            return Outcome::Failed(why);
+            let undone: Vec<String> = made
+                .iter()
+                .filter(|path| std::fs::remove_file(path).is_ok())
+                .map(|path| path.display().to_string())
+                .collect();
+            return Outcome::Failed(if undone.is_empty() {
+                why
+            } else {
+                format!(
+                    "{why}. The anchor file {} was removed again.",
+                    undone.join(", ")
+                )
+            });
         }
     }
     done
