@@ -798,3 +798,32 @@ fn java_keystore_of_a_temporary_java_home() {
     assert_eq!(aliases(), ["other"], "only the CA itself may go");
     assert!(java("status").contains(&format!("java: NOT trusted by {place}")));
 }
+
+#[test]
+fn help_lists_trust_and_its_three_commands() {
+    let help = demo_pki(Path::new("."), ["--help"]).ok().stdout;
+    assert!(
+        help.lines()
+            .any(|l| l.split_whitespace().next() == Some("trust")
+                && l.split_whitespace().count() > 6),
+        "{help}"
+    );
+    let help = demo_pki(Path::new("."), ["trust", "--help"]).ok().stdout;
+    for command in ["install", "uninstall", "status"] {
+        assert!(
+            help.lines()
+                .any(|l| l.split_whitespace().next() == Some(command)
+                    && l.split_whitespace().count() > 6),
+            "{command}: {help}"
+        );
+    }
+    let refused = demo_pki(Path::new("."), ["trust", "install", "--store", "browser"]);
+    assert!(
+        !refused.status.success()
+            && refused
+                .stderr
+                .contains("unknown store \"browser\": the stores are nss"),
+        "{}",
+        refused.stderr
+    );
+}
