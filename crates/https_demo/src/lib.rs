@@ -9,6 +9,7 @@
 //! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.
 //! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
 //! - [`lab`]: the failure lab: every bad certificate, served from a fresh lab CA, and the gallery.
+//! - [`trust_store`]: the CA into and out of the NSS, system and Java stores; the trust doctor.
 
 pub mod client;
 pub mod files;
@@ -20,4 +21,5 @@ pub mod pki;
 pub mod server;
 pub mod symmetric;
 pub mod tls;
+pub mod trust_store;
 pub mod wire;

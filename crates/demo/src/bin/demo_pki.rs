@@ -1,7 +1,7 @@
 //! demo_pki: the certificate story as a tool. Become a CA, make a site key and a Certificate
 //! Signing Request, sign it, and read the result.
 //!
-//! Usage: demo_pki <ca|csr|sign|inspect|demo> [OPTIONS]   (demo_pki help <command> for each)
+//! Usage: demo_pki <ca|csr|sign|inspect|verify|demo|trust> [OPTIONS]   (demo_pki help <command> for each)
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ use https_demo::keys::{self, KeyType};
 use https_demo::layout::{self, Layout};
 use https_demo::passphrase::Source;
 use https_demo::pki::{self, inspect::show_time, names::Subject};
+use https_demo::trust_store;
 
 /// One variable for one key: the CA key's passphrase (made by `ca` and `demo --keep-ca-key`,
 /// read by `sign`) and the site key's (made by `csr`).
@@ -45,6 +46,52 @@ enum Command {
     FernetKey,
     /// Make the demo's whole bundled set again: a fresh CA, site key, CSR, certificate and passphrase.
     Demo(DemoArgs),
+    /// Trust a CA where browsers and tools look (NSS, system, Java), remove it, or ask why it is not trusted.
+    Trust(TrustArgs),
+}
+
+#[derive(Args)]
+struct TrustArgs {
+    #[command(subcommand)]
+    command: TrustCommand,
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Add the CA to every store found (Chromium's and Firefox's NSS databases, the system store, Java), or those named.
+    Install(TrustInstallArgs),
+    /// Remove exactly the CA (matched by its SHA-256 fingerprint) from the stores, and nothing else.
+    Uninstall(TrustStoreArgs),
+    /// For each store and each client (curl, Python, Node, Java, browsers, ...): trusted or not, and the fix.
+    Status(TrustStatusArgs),
+}
+
+#[derive(Args)]
+struct TrustStoreArgs {
+    /// The CA certificate.
+    #[arg(long, default_value = layout::CA_CERT)]
+    ca: PathBuf,
+    /// Only this store (repeatable): nss, system or java. Default: all.
+    #[arg(long = "store", value_name = "STORE")]
+    stores: Vec<trust_store::Store>,
+}
+
+#[derive(Args)]
+struct TrustInstallArgs {
+    #[command(flatten)]
+    store: TrustStoreArgs,
+    /// Install a CA that has no name constraints, which could then vouch for any site.
+    #[arg(long)]
+    unconstrained: bool,
+}
+
+#[derive(Args)]
+struct TrustStatusArgs {
+    #[command(flatten)]
+    store: TrustStoreArgs,
+    /// Also connect to this https:// URL with each client installed here, and report what each got.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
 }
 
 #[derive(Args)]
@@ -213,6 +260,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
+        Command::Trust(a) => trust(a.command),
         Command::FernetKey => {
             println!("{}", https_demo::symmetric::generate_key());
             eprintln!(
@@ -624,4 +672,78 @@ fn repository_root_here() -> Result<PathBuf> {
          Nothing was written.{hint}",
         cwd.display()
     )
+}
+
+fn trust(command: TrustCommand) -> Result<()> {
+    match command {
+        TrustCommand::Install(a) => {
+            let ca = trust_store::Ca::load(&a.store.ca)?;
+            println!(
+                "Installing {} (SHA-256 {}), which may vouch for: {}.",
+                ca.name,
+                ca.fingerprint(),
+                match ca.permitted() {
+                    [] => "ANY name (no name constraints)".to_string(),
+                    names => names
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            );
+            let reports = trust_store::install(&ca, &a.store.stores, a.unconstrained)?;
+            print_reports(&reports, "install")
+        }
+        TrustCommand::Uninstall(a) => {
+            let ca = trust_store::Ca::load(&a.ca)?;
+            println!(
+                "Removing {} (SHA-256 {}) where it was installed.",
+                ca.name,
+                ca.fingerprint()
+            );
+            print_reports(&trust_store::uninstall(&ca, &a.stores), "uninstall")
+        }
+        TrustCommand::Status(a) => {
+            let ca = trust_store::Ca::load(&a.store.ca)?;
+            println!("{} (SHA-256 {}):", ca.name, ca.fingerprint());
+            println!("Stores:");
+            // The advice needs every store (curl's verdict is the system store's), even when
+            // only some are shown.
+            let states = trust_store::states(&ca, &[]);
+            for state in states
+                .iter()
+                .filter(|s| a.store.stores.is_empty() || a.store.stores.contains(&s.store))
+            {
+                println!("  {}: {state}", state.store);
+            }
+            println!("Clients:");
+            for advice in trust_store::doctor::advise(&ca, &states) {
+                println!("  {advice}");
+            }
+            if let Some(url) = &a.url {
+                println!(
+                    "Real connections to {url} (no CA file given: each client uses its own store):"
+                );
+                for probe in trust_store::doctor::probes(url)? {
+                    println!("  {probe}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One line per place; an error (exit 1) when any place failed, after all were tried.
+fn print_reports(reports: &[trust_store::Report], what: &str) -> Result<()> {
+    for report in reports {
+        println!("  {}: {report}", report.store);
+    }
+    let failed = reports.iter().filter(|r| r.failed()).count();
+    if failed > 0 {
+        bail!(
+            "{what} failed in {failed} of {} places (see FAILED above); the others are as reported",
+            reports.len()
+        );
+    }
+    Ok(())
 }
