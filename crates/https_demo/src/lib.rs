@@ -8,11 +8,13 @@
 //! - [`tls`]: the trust core, the one classification of failures, the rustls configurations.
 //! - [`client`]: the verifying client, its refusals in words, and `--explain`'s story.
 //! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
+//! - [`mitm`]: the man in the middle: an interceptor that forges certificates and prints what it reads.
 
 pub mod client;
 pub mod files;
 pub mod keys;
 pub mod layout;
+pub mod mitm;
 pub mod passphrase;
 pub mod pki;
 pub mod server;

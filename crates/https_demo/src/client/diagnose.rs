@@ -273,18 +273,16 @@ fn describe_chain(links: &[&(dyn Error + 'static)]) -> String {
 }
 
 /// An alert as RFC 8446 names it (`handshake_failure`), from rustls's name for it.
-fn alert_name(alert: &AlertDescription) -> String {
+pub fn alert_name(alert: &AlertDescription) -> String {
     match alert.as_str() {
-        Some(name) => name
-            .chars()
-            .enumerate()
-            .fold(String::new(), |mut out, (i, c)| {
-                if c.is_ascii_uppercase() && i > 0 {
-                    out.push('_');
-                }
-                out.push(c.to_ascii_lowercase());
-                out
-            }),
+        // A new word starts at a capital after a small letter: UnknownCA is unknown_ca.
+        Some(name) => name.chars().fold(String::new(), |mut out, c| {
+            if c.is_ascii_uppercase() && out.ends_with(|p: char| p.is_ascii_lowercase()) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            out
+        }),
         None => format!("number {}", u8::from(*alert)),
     }
 }
@@ -322,5 +320,6 @@ mod tests {
             alert_name(&AlertDescription::CertificateRequired),
             "certificate_required"
         );
+        assert_eq!(alert_name(&AlertDescription::UnknownCA), "unknown_ca");
     }
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::trust::{TrustedCas, ca_name};
+use super::trust::{PinMismatch, TrustedCas, ca_name};
 use crate::layout;
 use crate::pki::inspect::{CertSummary, plain_name, show_time};
 
@@ -43,6 +43,8 @@ pub enum FailureKind {
     BadSignature,
     UnsupportedSignature,
     Revoked,
+    /// Verified by a CA you trust, but not the pinned public key (`demo_client --pin`).
+    PinMismatch,
     BadEncoding,
     Other,
 }
@@ -58,10 +60,12 @@ pub enum Check {
     Signatures,
     NameConstraints,
     Name,
+    /// After every other check passed: is it the pinned public key?
+    Pin,
 }
 
 impl FailureKind {
-    pub const ALL: [FailureKind; 14] = [
+    pub const ALL: [FailureKind; 15] = [
         FailureKind::UnknownIssuer,
         FailureKind::SelfSigned,
         FailureKind::IncompleteChain,
@@ -74,6 +78,7 @@ impl FailureKind {
         FailureKind::BadSignature,
         FailureKind::UnsupportedSignature,
         FailureKind::Revoked,
+        FailureKind::PinMismatch,
         FailureKind::BadEncoding,
         FailureKind::Other,
     ];
@@ -93,6 +98,7 @@ impl FailureKind {
             FailureKind::BadSignature => "bad_signature",
             FailureKind::UnsupportedSignature => "unsupported_signature_algorithm",
             FailureKind::Revoked => "revoked",
+            FailureKind::PinMismatch => "pin_mismatch",
             FailureKind::BadEncoding => "bad_encoding",
             FailureKind::Other => "other",
         }
@@ -113,6 +119,7 @@ impl FailureKind {
             FailureKind::BadSignature => "signature does not verify",
             FailureKind::UnsupportedSignature => "unsupported signature algorithm",
             FailureKind::Revoked => "revoked certificate",
+            FailureKind::PinMismatch => "public key does not match the pin",
             FailureKind::BadEncoding => "damaged certificate",
             FailureKind::Other => "certificate refused",
         }
@@ -131,6 +138,7 @@ impl FailureKind {
             FailureKind::BadSignature | FailureKind::UnsupportedSignature => Check::Signatures,
             FailureKind::NameConstraint => Check::NameConstraints,
             FailureKind::NameMismatch => Check::Name,
+            FailureKind::PinMismatch => Check::Pin,
         }
     }
 }
@@ -187,6 +195,13 @@ pub enum CertFailure {
     },
     Revoked {
         subject: String,
+    },
+    /// Every check passed, but the site's public key is not the pinned one. `presented` is
+    /// `None` when its key could not be read.
+    PinMismatch {
+        pinned: String,
+        presented: Option<String>,
+        issuer: String,
     },
     BadEncoding,
     /// Any other refusal; `why` says it in words when webpki's error is one we know.
@@ -359,6 +374,13 @@ impl CertFailure {
             CertificateError::BadEncoding => CertFailure::BadEncoding,
             CertificateError::Other(other) => {
                 let inner: &(dyn StdError + 'static) = &*other.0;
+                if let Some(pin) = inner.downcast_ref::<PinMismatch>() {
+                    return Some(CertFailure::PinMismatch {
+                        pinned: pin.pinned.to_string(),
+                        presented: pin.presented.as_ref().map(ToString::to_string),
+                        issuer: top_issuer(),
+                    });
+                }
                 match inner.downcast_ref::<webpki::Error>() {
                     Some(webpki::Error::CaUsedAsEndEntity) => CertFailure::CaUsedAsEndEntity {
                         names: leaf_names(),
@@ -402,6 +424,7 @@ impl CertFailure {
             CertFailure::BadSignature { .. } => FailureKind::BadSignature,
             CertFailure::UnsupportedSignature { .. } => FailureKind::UnsupportedSignature,
             CertFailure::Revoked { .. } => FailureKind::Revoked,
+            CertFailure::PinMismatch { .. } => FailureKind::PinMismatch,
             CertFailure::BadEncoding => FailureKind::BadEncoding,
             CertFailure::Other { .. } => FailureKind::Other,
         }
@@ -634,6 +657,29 @@ impl CertFailure {
                  could pose as the site."
                     .to_string(),
                 "The site needs a new certificate from its CA.".to_string(),
+            ),
+            CertFailure::PinMismatch {
+                pinned,
+                presented,
+                issuer,
+            } => (
+                format!(
+                    "{cert} verified against {ca_file}{}, but its public key is {}, and you pinned {pinned}.",
+                    if issuer.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (issued by {issuer})")
+                    },
+                    presented.as_deref().unwrap_or("unreadable")
+                ),
+                "A pin names the one key the real server holds: a certificate with another key, even one a \
+                 trusted CA signed, is someone else's. This is what a man-in-the-middle whose root is in your \
+                 trust store (TLS inspection, malware, a misused CA) looks like: had the client gone on, he \
+                 would have read everything sent."
+                    .to_string(),
+                "If the server really changed its key, get its new pin (demo_pki inspect on its certificate \
+                 prints \"Pin:\") from a source you trust, not from this connection."
+                    .to_string(),
             ),
             CertFailure::BadEncoding => (
                 format!("{cert} is damaged: it is not a well-formed X.509 certificate."),
