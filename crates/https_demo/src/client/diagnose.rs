@@ -276,13 +276,18 @@ fn describe_chain(links: &[&(dyn Error + 'static)]) -> String {
 pub fn alert_name(alert: &AlertDescription) -> String {
     match alert.as_str() {
         // A new word starts at a capital after a small letter: UnknownCA is unknown_ca.
-        Some(name) => name.chars().fold(String::new(), |mut out, c| {
-            if c.is_ascii_uppercase() && out.ends_with(|p: char| p.is_ascii_lowercase()) {
-                out.push('_');
+        Some(name) => {
+            let mut out = String::new();
+            let mut after_small = false;
+            for c in name.chars() {
+                if c.is_ascii_uppercase() && after_small {
+                    out.push('_');
+                }
+                after_small = c.is_ascii_lowercase();
+                out.push(c.to_ascii_lowercase());
             }
-            out.push(c.to_ascii_lowercase());
             out
-        }),
+        }
         None => format!("number {}", u8::from(*alert)),
     }
 }
