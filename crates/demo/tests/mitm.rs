@@ -21,6 +21,10 @@ struct Lab {
 
 impl Lab {
     fn start() -> Lab {
+        Lab::start_with(&["--handshake-timeout", "5", "--idle-timeout", "5"])
+    }
+
+    fn start_with(extra: &[&str]) -> Lab {
         let server = Server::start(&[]);
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_demo_mitm"));
@@ -31,7 +35,7 @@ impl Lab {
             .arg(ca_file())
             .arg("--dir")
             .arg(dir.path())
-            .args(["--handshake-timeout", "5", "--idle-timeout", "5"]);
+            .args(extra);
         let mitm = Peer::start(cmd, |line| {
             line.strip_prefix("Listening on https://127.0.0.1:")?
                 .trim_end_matches('/')
@@ -254,6 +258,16 @@ fn a_pin_refuses_even_a_forgery_from_a_trusted_root() {
     let out = lab.demo_client(&["--pin", &pin, &lab.server.url("/")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(&format!("Pinned: its public key is {pin}")));
+    // The same pin in curl's --pinnedpubkey: the format is curl's, and curl agrees.
+    let ca = ca_file();
+    let out = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--pinnedpubkey",
+        &pin,
+        &lab.server.url("/"),
+    ]);
+    assert!(text(&out.stdout).contains(SECRET), "{}", text(&out.stderr));
     // A pin that is not one is refused before anything is sent.
     let out = lab.demo_client(&["--pin", "sha256//nope", &lab.url()]);
     assert!(
@@ -416,4 +430,41 @@ fn the_lab_prints_one_row_per_client() {
     assert!(row("curl -k").contains("Authorization: Bearer"));
     let root = row("demo_client --ca-file attacker_ca.pem  ");
     assert!(root.contains(" robbed "), "{root}");
+}
+
+#[test]
+fn silent_clients_are_dropped_at_the_handshake_timeout_and_the_cap_holds() {
+    let lab = Lab::start_with(&["--handshake-timeout", "1", "--max-connections", "2"]);
+    let addr = ("127.0.0.1", lab.mitm.port);
+    let silent: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    // The third is closed at once: both places are taken.
+    let mut third = std::net::TcpStream::connect(addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(std::io::Read::read(&mut third, &mut buf).unwrap_or(0), 0);
+    assert!(
+        lab.mitm
+            .wait_for("BUSY")
+            .contains("connections are open already")
+    );
+    // The silent two are given up on after a second, and the place is free again.
+    let log = lab.mitm.wait_for("GAVE UP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while lab.mitm.said().matches("GAVE UP on 127.0.0.1:").count() < 2
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        lab.mitm.said().matches("GAVE UP on 127.0.0.1:").count(),
+        2,
+        "{log}"
+    );
+    drop(silent);
+    let out = curl(&["-k", &lab.url()]);
+    assert!(text(&out.stdout).contains(SECRET), "{}", text(&out.stderr));
 }
