@@ -98,4 +98,27 @@ row "python requests verify=False" python3 -c "$py_get" off "" "$url" "$token" "
 row "demo_client --insecure" "$bin/demo_client" --insecure "$url"
 row "demo_client --ca-file attacker_ca.pem" "$bin/demo_client" --ca-file "$out/attacker_ca.pem" "$url"
 row "demo_client --ca-file attacker_ca.pem --pin" "$bin/demo_client" --ca-file "$out/attacker_ca.pem" --pin "$pin" "$url"
+# The other half of the root-store lesson: a CA with name constraints, as the demo's. Its key
+# "stolen" (made here, in a temporary folder, and deleted on exit), it forges with openssl,
+# which checks nothing; demo_pki verify judges the forgeries as a client would.
+if command -v openssl >/dev/null 2>&1; then
+    nc=$(mktemp -d)
+    trap 'cleanup; rm -rf "$nc"' EXIT
+    (cd "$nc" && "$bin/demo_pki" ca --no-passphrase >/dev/null 2>&1) || die "demo_pki ca failed in $nc"
+    printf '\nWhat a stolen key of a name-constrained CA (like the demo CA: localhost, 127.0.0.0/8, ::1) could forge:\n'
+    for name in localhost example.com; do
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$nc/k.pem" \
+            -subj "/CN=$name" -out "$nc/r.pem" 2>/dev/null
+        openssl x509 -req -in "$nc/r.pem" -CA "$nc/ca_public_key.pem" -CAkey "$nc/ca_private_key.pem" -days 1 \
+            -out "$nc/forged.pem" -extfile <(printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n' "$name") \
+            >/dev/null 2>&1 || die "openssl could not sign the forgery for $name"
+        if said=$("$bin/demo_pki" verify "$nc/forged.pem" --ca-file "$nc/ca_public_key.pem" --name "$name" 2>&1); then
+            printf '%-44s %-8s %s\n' "  a forgery for $name" "accepted" "$(head -1 <<<"$said" | sed 's/^[^:]*: //' | cut -c1-100)"
+        else
+            printf '%-44s %-8s %s\n' "  a forgery for $name" "refused" "$(sed 's/^demo_pki: error: [^:]*: //' <<<"$said" | cut -c1-100)"
+        fi
+    done
+    echo "  The attacker CA above has no name constraints: trusted, it is believed for every name."
+fi
+
 printf '\nThe interceptor'"'"'s log: %s/mitm.log; each client'"'"'s output: %s/client.*.log\n' "$out" "$out"

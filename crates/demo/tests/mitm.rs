@@ -430,6 +430,13 @@ fn the_lab_prints_one_row_per_client() {
     assert!(row("curl -k").contains("Authorization: Bearer"));
     let root = row("demo_client --ca-file attacker_ca.pem  ");
     assert!(root.contains(" robbed "), "{root}");
+    // A name-constrained CA's stolen key forges for its own names only.
+    assert!(row("  a forgery for localhost").contains(" accepted "));
+    let outside = row("  a forgery for example.com");
+    assert!(
+        outside.contains(" refused ") && outside.contains("name outside the CA's name constraints"),
+        "{outside}"
+    );
 }
 
 #[test]
