@@ -475,3 +475,60 @@ fn silent_clients_are_dropped_at_the_handshake_timeout_and_the_cap_holds() {
     let out = curl(&["-k", &lab.url()]);
     assert!(text(&out.stdout).contains(SECRET), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_unreachable_upstream_and_bad_arguments_are_said_in_words() {
+    let closed = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_demo_mitm"));
+    cmd.current_dir(repo())
+        .args(["--listen", "127.0.0.1:0", "--upstream"])
+        .arg(format!("127.0.0.1:{}", closed.port))
+        .arg("--dir")
+        .arg(dir.path());
+    let mitm = Peer::start(cmd, |line| {
+        line.strip_prefix("Listening on https://127.0.0.1:")?
+            .trim_end_matches('/')
+            .parse()
+            .ok()
+    });
+    let out = curl(&[
+        "-k",
+        "-w",
+        "\n%{http_code}",
+        &format!("https://localhost:{}/", mitm.port),
+    ]);
+    let said = text(&out.stdout);
+    assert!(said.ends_with("502"), "{said}");
+    assert!(
+        said.contains("nothing listens on the upstream") && said.contains("start demo_server"),
+        "{said}"
+    );
+    assert!(
+        mitm.wait_for("UPSTREAM FAILED")
+            .contains("UPSTREAM FAILED for 127.0.0.1:")
+    );
+
+    for (args, words) in [
+        (vec!["--upstream", "nope"], "is not HOST:PORT"),
+        (
+            vec!["--upstream-ca", "/nonexistent/ca.pem"],
+            "--upstream-ca /nonexistent/ca.pem does not exist",
+        ),
+    ] {
+        let out = run_bounded(
+            Command::new(env!("CARGO_BIN_EXE_demo_mitm"))
+                .current_dir(repo())
+                .args(["--listen", "127.0.0.1:0", "--dir"])
+                .arg(dir.path())
+                .args(&args),
+            Duration::from_secs(10),
+        );
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("demo_mitm: error: ") && err.contains(words),
+            "{err}"
+        );
+    }
+}

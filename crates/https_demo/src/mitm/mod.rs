@@ -64,6 +64,14 @@ pub async fn run(opts: Options) -> Result<()> {
             opts.upstream
         );
     }
+    if matches!(opts.upstream_ca.try_exists(), Ok(false)) {
+        bail!(
+            "--upstream-ca {} does not exist: give the CA certificate that the real server's certificate \
+             leads to (the demo's is {}, from the repository root)",
+            opts.upstream_ca.display(),
+            crate::layout::CA_CERT
+        );
+    }
     let upstream_cas = TrustedCas::load(&opts.upstream_ca)?;
     let upstream_name = server_name(&up_host)?;
     let ca = forge::AttackerCa::new()?;

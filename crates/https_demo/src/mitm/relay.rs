@@ -175,7 +175,13 @@ impl Upstream {
         let connect = async {
             let tcp = TcpStream::connect((shared.upstream_host.as_str(), shared.upstream_port))
                 .await
-                .map_err(|e| format!("cannot connect to the upstream {at}: {e}"))?;
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => format!(
+                        "nothing listens on the upstream {at} (connection refused): start demo_server, \
+                         or give its address with --upstream"
+                    ),
+                    _ => format!("cannot connect to the upstream {at}: {e}"),
+                })?;
             let _ = tcp.set_nodelay(true);
             let tls = TlsConnector::from(config)
                 .connect(shared.upstream_name.clone(), tcp)

@@ -376,7 +376,7 @@ fn side_by_side(f: &CertFailure, certs: &[CertSummary], cas: &TrustedCas, name: 
         Some(presented) if forgery => format!(
             " Side by side: the certificate presented says \"{}\"; the real one for {name} would have said \
              \"I am {name} according to {}\".",
-            presented.sentence(),
+            presented.sentence().trim_end_matches('.'),
             cas.names()
         ),
         _ => String::new(),
