@@ -823,6 +823,42 @@ mod tests {
         assert!(matches!(f, CertFailure::Other { why: Some(_) }));
     }
 
+    /// A pin's refusal comes back from our own verifier inside `Other`, and is read by type.
+    #[test]
+    fn a_pin_mismatch_is_read_by_type_with_both_pins() {
+        use crate::tls::trust::{PinMismatch, SpkiPin};
+        let cas = demo_cas();
+        let p = Presented {
+            chain: &[],
+            name: "localhost",
+            cas: &cas,
+        };
+        let err = rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+            PinMismatch {
+                pinned: SpkiPin([1; 32]),
+                presented: Some(SpkiPin([2; 32])),
+            },
+        ))));
+        let f = CertFailure::classify(&err, &p).unwrap();
+        assert_eq!(f.kind(), FailureKind::PinMismatch);
+        let words = f.words(
+            "the server's certificate",
+            &cas,
+            &Audience::Client {
+                ca_file: "ca.pem",
+                by_a_name_it_holds: None,
+            },
+        );
+        assert!(
+            words.what.contains(&SpkiPin([2; 32]).to_string())
+                && words
+                    .what
+                    .contains(&format!("you pinned {}", SpkiPin([1; 32]))),
+            "{}",
+            words.what
+        );
+    }
+
     #[test]
     fn errors_that_are_not_the_certificates_are_not_classified() {
         let cas = demo_cas();
