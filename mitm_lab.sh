@@ -84,6 +84,10 @@ row() {
     # warning without the path of the module that raised it.
     if head -1 "$log" | grep -q '^Traceback'; then
         words=$(grep -v '^ *$' "$log" | tail -1)
+        # OpenSSL's reason, buried in the exception's text.
+        if grep -q 'CERTIFICATE_VERIFY_FAILED' <<<"$words"; then
+            words="SSLError: $(grep -o '\[SSL: CERTIFICATE_VERIFY_FAILED\][^(]*' <<<"$words" | head -1)"
+        fi
     else
         words=$(grep -v '^ *$' "$log" | head -1)
     fi
