@@ -532,3 +532,34 @@ fn an_unreachable_upstream_and_bad_arguments_are_said_in_words() {
         );
     }
 }
+
+#[test]
+fn an_idle_connection_is_closed_after_the_idle_timeout_h2_and_http1() {
+    let lab = Lab::start_with(&["--idle-timeout", "1"]);
+    for alpn in ["h2", "http/1.1"] {
+        // Handshake done (it trusts nothing, but goes on), then silence, with stdin held open.
+        let mut client = Command::new("openssl")
+            .args(["s_client", "-connect"])
+            .arg(format!("127.0.0.1:{}", lab.mitm.port))
+            .args(["-servername", "localhost", "-alpn", alpn, "-quiet"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = client.wait_timeout(Duration::from_secs(8));
+        if status.is_none() {
+            let _ = client.kill();
+            let _ = client.wait();
+        }
+        assert!(
+            status.is_some(),
+            "an idle {alpn} connection was still open after 8 s"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{alpn}: closed too early"
+        );
+    }
+}
