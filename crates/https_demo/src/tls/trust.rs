@@ -4,6 +4,11 @@
 //! their verifier from [`verifier`], and their verdict from [`verify_chain`] or from rustls
 //! during a handshake; what a refusal means is classified once, in [`super::failure`].
 //!
+//! Two variations, for demo_client only, both here so that every trust decision stays in one
+//! file: [`Pinned`] (`--pin`) runs the same verifier, then requires the site's public key to be
+//! the pinned one; [`AnyoneCanImpersonate`] (`--insecure`) believes any certificate, and is named
+//! for what it allows.
+//!
 //! How we know system roots are not consulted: the verifier is rustls's `WebPkiServerVerifier`,
 //! whose roots start from `RootCertStore::empty()` and get only the file's certificates, and
 //! reqwest is handed a `ClientConfig` built on it with `tls_backend_preconfigured` (see
