@@ -10,12 +10,14 @@
 //! - [`wire`]: bytes to typed TLS messages (the recording IO, ClientHello, ServerHello).
 //! - [`lab`]: the failure lab: every bad certificate, served from a fresh lab CA, and the gallery.
 //! - [`trust_store`]: the CA into and out of the NSS, system and Java stores; the trust doctor.
+//! - [`mitm`]: the man in the middle: an interceptor that forges certificates and prints what it reads.
 
 pub mod client;
 pub mod files;
 pub mod keys;
 pub mod lab;
 pub mod layout;
+pub mod mitm;
 pub mod passphrase;
 pub mod pki;
 pub mod server;

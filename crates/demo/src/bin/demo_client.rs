@@ -6,6 +6,7 @@
 //! from the bytes that crossed the wire; --json gives the same facts for a program.
 //!
 //! Usage: demo_client [URL] [--ca-file FILE] [--crl FILE] [--timeout SECS] [--fernet] [--explain] [--json]
+//!        [--pin sha256//BASE64] [--insecure]
 //! (SSLKEYLOGFILE=FILE writes the TLS secrets there, for Wireshark.)
 
 use std::io::IsTerminal;
@@ -17,6 +18,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::client::{self, Client, Request, explain};
 use https_demo::layout;
+use https_demo::tls::trust::SpkiPin;
 use tracing_subscriber::EnvFilter;
 
 /// Without RUST_LOG, only our own warnings: every failure is explained once, in words, and the
@@ -55,6 +57,19 @@ struct Cli {
     /// The story's facts as JSON (implies --explain).
     #[arg(long)]
     json: bool,
+    /// Also require the server's public key to be this one: sha256//BASE64 (as curl's
+    /// --pinnedpubkey; demo_pki inspect prints a certificate's pin). Refuses even a certificate
+    /// a trusted CA signed, if it carries another key.
+    #[arg(long, value_name = "sha256//BASE64", value_parser = parse_pin, conflicts_with_all = ["explain", "json", "insecure"])]
+    pin: Option<SpkiPin>,
+    /// DANGEROUS, for the man-in-the-middle lesson only: accept any certificate at all, as
+    /// `curl -k` and Python's verify=False do.
+    #[arg(long, conflicts_with_all = ["explain", "json"])]
+    insecure: bool,
+}
+
+fn parse_pin(s: &str) -> Result<SpkiPin, String> {
+    SpkiPin::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -83,6 +98,13 @@ fn main() -> ExitCode {
 
 #[tokio::main(flavor = "current_thread")]
 async fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.insecure {
+        eprintln!(
+            "demo_client: WARNING: --insecure: the server's certificate will NOT be verified. Any certificate \
+             is accepted, so anyone on the path (a man in the middle) can pose as the server with one he made \
+             a second ago, and read or change everything sent and received. Never do this outside the lab."
+        );
+    }
     let fernet_key = if cli.fernet {
         Some(https_demo::symmetric::key_from_env()?)
     } else {
@@ -98,6 +120,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         ca_file: cli.ca_file,
         crl_file: cli.crl,
         timeout: Duration::from_secs_f64(cli.timeout),
+        pin: cli.pin,
+        insecure: cli.insecure,
     };
     if cli.explain || cli.json {
         return explain(&request, cli.json).await;

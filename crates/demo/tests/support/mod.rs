@@ -342,6 +342,24 @@ impl Peer {
                 .ok()
         })
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the peer printed on stdout so far.
+    pub fn said(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until the peer has printed `needle`; returns all it printed.
+    pub fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !self.said().contains(needle) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.said()
+    }
 }
 
 impl Drop for Peer {

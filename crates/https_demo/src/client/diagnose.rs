@@ -289,18 +289,21 @@ fn describe_chain(links: &[&(dyn Error + 'static)]) -> String {
 }
 
 /// An alert as RFC 8446 names it (`handshake_failure`), from rustls's name for it.
-fn alert_name(alert: &AlertDescription) -> String {
+pub fn alert_name(alert: &AlertDescription) -> String {
     match alert.as_str() {
-        Some(name) => name
-            .chars()
-            .enumerate()
-            .fold(String::new(), |mut out, (i, c)| {
-                if c.is_ascii_uppercase() && i > 0 {
+        // A new word starts at a capital after a small letter: UnknownCA is unknown_ca.
+        Some(name) => {
+            let mut out = String::new();
+            let mut after_small = false;
+            for c in name.chars() {
+                if c.is_ascii_uppercase() && after_small {
                     out.push('_');
                 }
+                after_small = c.is_ascii_lowercase();
                 out.push(c.to_ascii_lowercase());
-                out
-            }),
+            }
+            out
+        }
         None => format!("number {}", u8::from(*alert)),
     }
 }
@@ -338,5 +341,6 @@ mod tests {
             alert_name(&AlertDescription::CertificateRequired),
             "certificate_required"
         );
+        assert_eq!(alert_name(&AlertDescription::UnknownCA), "unknown_ca");
     }
 }

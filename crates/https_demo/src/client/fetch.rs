@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::tls::client as trust;
-use crate::tls::trust::{TrustedCas, ca_name};
+use crate::tls::trust::{SpkiPin, TrustedCas, ca_name};
 
 /// A secret message is a line of text; anything far longer is not the demo's server.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -38,6 +38,10 @@ pub struct Request {
     pub crl_file: Option<PathBuf>,
     /// For the whole request: connecting, the TLS handshake, and the answer.
     pub timeout: Duration,
+    /// `--pin`: besides the CA file's verdict, the site's public key must be this one.
+    pub pin: Option<SpkiPin>,
+    /// `--insecure`: believe any certificate (to show what that costs).
+    pub insecure: bool,
 }
 
 impl Request {
@@ -63,6 +67,8 @@ pub struct Verified {
     pub certificate: Option<CertSummary>,
     /// What strict clients would refuse in the certificate and the CA that signed it.
     pub strict_warning: Option<String>,
+    /// The pin the site's public key matched, with `--pin`.
+    pub pin: Option<String>,
 }
 
 /// A secret message, and how it travelled.
@@ -74,14 +80,18 @@ pub struct Fetched {
     pub json: bool,
     pub http_version: reqwest::Version,
     pub remote: Option<SocketAddr>,
-    /// `None` for plain HTTP.
+    /// `None` for plain HTTP, and with `--insecure`.
     pub verified: Option<Verified>,
+    /// `--insecure`: the certificate that was believed without a check.
+    pub unverified: Option<CertSummary>,
 }
 
 /// A client ready to fetch one URL.
 pub struct Client {
     target: Target,
     cas: Option<TrustedCas>,
+    pin: Option<SpkiPin>,
+    insecure: bool,
     key_log: Option<PathBuf>,
     http: reqwest::Client,
     timeout: Duration,
@@ -94,10 +104,16 @@ impl Client {
     /// Reads the CA file (for https:// only) and builds the client.
     pub fn new(req: &Request) -> Result<Client> {
         let target = Target::parse(&req.url)?;
-        let (builder, cas, key_log) = if target.tls {
+        let (builder, cas, key_log) = if target.tls && req.insecure {
+            let key_log = trust::key_log_file()?;
+            (trust::insecure_builder(key_log.is_some())?, None, key_log)
+        } else if target.tls {
             let cas = req.trusted_cas()?;
             let key_log = trust::key_log_file()?;
-            let builder = trust::builder(&cas, key_log.is_some())?;
+            let builder = match &req.pin {
+                Some(pin) => trust::pinned_builder(&cas, pin.clone(), key_log.is_some())?,
+                None => trust::builder(&cas, key_log.is_some())?,
+            };
             (builder, Some(cas), key_log)
         } else {
             (trust::plain_builder(), None, None)
@@ -119,8 +135,10 @@ impl Client {
             .build()
             .map_err(|e| anyhow!("cannot set up the HTTP client: {e}"))?;
         Ok(Client {
+            insecure: req.insecure && target.tls,
             target,
             cas,
+            pin: req.pin.clone(),
             key_log,
             http,
             timeout: req.timeout,
@@ -177,6 +195,12 @@ impl Client {
                 .and_then(|v| v.to_str().ok()),
         );
         let verified = self.verified(response.extensions().get::<TlsInfo>());
+        let unverified = self
+            .insecure
+            .then(|| response.extensions().get::<TlsInfo>())
+            .flatten()
+            .and_then(|i| i.peer_certificate())
+            .and_then(|der| CertSummary::from_der(der).ok());
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -218,6 +242,7 @@ impl Client {
             http_version,
             remote,
             verified,
+            unverified,
         })
     }
 
@@ -278,6 +303,7 @@ impl Client {
         });
         Some(Verified {
             strict_warning,
+            pin: self.pin.as_ref().map(ToString::to_string),
             ca_file: cas.file.clone(),
             signed_by,
             trusted: cas.names(),
@@ -302,6 +328,14 @@ impl Fetched {
             _ => self.target.authority(),
         };
         match &self.verified {
+            None if self.target.tls => out.push_str(&format!(
+                "NOT verified (--insecure): the certificate from {from} was believed without a single check{}. \
+                 Anyone on the path could have made it, and read or changed the message on the way.\n",
+                self.unverified
+                    .as_ref()
+                    .map(|c| format!("; it says: {}", c.sentence().trim_end_matches('.')))
+                    .unwrap_or_default()
+            )),
             None => out.push_str(&format!(
                 "Not protected: it came from {from} over plain HTTP, so the message travelled in clear text \
                  (anyone on the path could read it, or change it) and nothing proved who answered.\n"
@@ -324,6 +358,11 @@ impl Fetched {
                 ));
                 if let Some(cert) = &v.certificate {
                     out.push_str(&format!("The certificate says: {}\n", cert.sentence()));
+                }
+                if let Some(pin) = &v.pin {
+                    out.push_str(&format!(
+                        "Pinned: its public key is {pin}, the one you pinned.\n"
+                    ));
                 }
                 if let Some(warning) = &v.strict_warning {
                     out.push_str(&format!("Warning: {warning}\n"));

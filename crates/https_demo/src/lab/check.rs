@@ -62,6 +62,8 @@ pub async fn visit_all(dir: &Path) -> Result<Vec<Visit>> {
             ca_file: ca_file.clone(),
             crl_file: Some(crl_file.clone()),
             timeout: TIMEOUT,
+            pin: None,
+            insecure: false,
         };
         let fetched = Client::new(&request)?.fetch().await;
         let (verdict, failure, reason) = match fetched {

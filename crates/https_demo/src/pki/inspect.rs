@@ -31,6 +31,9 @@ pub struct CertSummary {
     pub signature: String,
     pub serial: String,
     pub sha256: String,
+    /// The SPKI pin of its public key (`sha256//BASE64`), for `demo_client --pin` and curl's
+    /// `--pinnedpubkey`.
+    pub pin: String,
     pub is_ca: bool,
     pub path_len: Option<u32>,
     pub self_signed: bool,
@@ -161,6 +164,9 @@ impl CertSummary {
             signature: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
             serial: cert.raw_serial_as_string(),
             sha256: fingerprint(der),
+            pin: crate::tls::trust::SpkiPin::of_certificate(der)
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             is_ca: bc.as_ref().is_some_and(|b| b.ca),
             path_len: bc.and_then(|b| b.path_len_constraint),
             self_signed: cert.subject() == cert.issuer(),
@@ -241,6 +247,7 @@ impl CertSummary {
         row("Signature:", &self.signature);
         row("Serial:", &self.serial);
         row("SHA-256:", &self.sha256);
+        row("Pin:", &self.pin);
         let ca = match (self.is_ca, self.path_len) {
             (true, Some(n)) => format!("yes, may sign site certificates (path length {n})"),
             (true, None) => "yes, may sign certificates and other CAs".into(),

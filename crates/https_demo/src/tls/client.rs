@@ -23,7 +23,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::{ClientConfig, KeyLog, KeyLogFile, NoKeyLog};
 
-use super::trust::{TrustedCas, verifier};
+use super::trust::{AnyoneCanImpersonate, Pinned, SpkiPin, TrustedCas, verifier};
 use super::witness::{KeyLogWitness, Witness};
 
 /// Where TLS secrets go when `SSLKEYLOGFILE` is set, so that Wireshark can decrypt a capture.
@@ -53,6 +53,10 @@ pub fn key_log_file() -> Result<Option<PathBuf>> {
 enum Judge {
     Plain(Arc<WebPkiServerVerifier>),
     Witnessed(Arc<dyn ServerCertVerifier>),
+    /// `--pin`: the same verifier, then the pin ([`super::trust::Pinned`]).
+    Pinned(Arc<Pinned>),
+    /// `--insecure`: no judge at all ([`AnyoneCanImpersonate`]).
+    Insecure(Arc<AnyoneCanImpersonate>),
 }
 
 /// The client's one rustls configuration: the aws-lc-rs provider with its default versions
@@ -68,6 +72,8 @@ fn config(judge: Judge, key_log: Arc<dyn KeyLog>) -> Result<ClientConfig> {
         Judge::Witnessed(witness) => builder
             .dangerous()
             .with_custom_certificate_verifier(witness),
+        Judge::Pinned(pinned) => builder.dangerous().with_custom_certificate_verifier(pinned),
+        Judge::Insecure(anyone) => builder.dangerous().with_custom_certificate_verifier(anyone),
     }
     .with_no_client_auth();
     // reqwest uses a preconfigured config as it is: ALPN is ours to set.
@@ -86,9 +92,38 @@ pub fn builder(cas: &TrustedCas, key_log: bool) -> Result<reqwest::ClientBuilder
         Arc::new(NoKeyLog)
     };
     let config = config(Judge::Plain(verifier(cas)?), key_log)?;
-    Ok(reqwest::Client::builder()
+    Ok(reqwest_builder(config))
+}
+
+/// [`builder`] with a pin: the CA file's verdict first, then the site's public key must be
+/// `pin`.
+pub fn pinned_builder(
+    cas: &TrustedCas,
+    pin: SpkiPin,
+    key_log: bool,
+) -> Result<reqwest::ClientBuilder> {
+    let judge = Judge::Pinned(Arc::new(Pinned::new(cas, pin)?));
+    Ok(reqwest_builder(config(judge, key_log_of(key_log))?))
+}
+
+/// `demo_client --insecure`: a client that believes any certificate, to show what that costs.
+pub fn insecure_builder(key_log: bool) -> Result<reqwest::ClientBuilder> {
+    let judge = Judge::Insecure(Arc::new(AnyoneCanImpersonate::new()));
+    Ok(reqwest_builder(config(judge, key_log_of(key_log))?))
+}
+
+fn key_log_of(key_log: bool) -> Arc<dyn KeyLog> {
+    if key_log {
+        Arc::new(KeyLogFile::new())
+    } else {
+        Arc::new(NoKeyLog)
+    }
+}
+
+fn reqwest_builder(config: ClientConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .tls_backend_preconfigured(config)
-        .tls_info(true))
+        .tls_info(true)
 }
 
 /// The same configuration for `demo_client --explain`, which makes its own connection so that

@@ -22,7 +22,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::trust::{TrustedCas, ca_name};
+use super::trust::{PinMismatch, TrustedCas, ca_name};
 use crate::layout;
 use crate::pki::inspect::{CertSummary, show_time};
 use crate::pki::names::Name;
@@ -44,6 +44,8 @@ pub enum FailureKind {
     BadSignature,
     UnsupportedSignature,
     Revoked,
+    /// Verified by a CA you trust, but not the pinned public key (`demo_client --pin`).
+    PinMismatch,
     BadEncoding,
     Other,
 }
@@ -59,10 +61,12 @@ pub enum Check {
     Signatures,
     NameConstraints,
     Name,
+    /// After every other check passed: is it the pinned public key?
+    Pin,
 }
 
 impl FailureKind {
-    pub const ALL: [FailureKind; 14] = [
+    pub const ALL: [FailureKind; 15] = [
         FailureKind::UnknownIssuer,
         FailureKind::SelfSigned,
         FailureKind::IncompleteChain,
@@ -75,6 +79,7 @@ impl FailureKind {
         FailureKind::BadSignature,
         FailureKind::UnsupportedSignature,
         FailureKind::Revoked,
+        FailureKind::PinMismatch,
         FailureKind::BadEncoding,
         FailureKind::Other,
     ];
@@ -94,6 +99,7 @@ impl FailureKind {
             FailureKind::BadSignature => "bad_signature",
             FailureKind::UnsupportedSignature => "unsupported_signature_algorithm",
             FailureKind::Revoked => "revoked",
+            FailureKind::PinMismatch => "pin_mismatch",
             FailureKind::BadEncoding => "bad_encoding",
             FailureKind::Other => "other",
         }
@@ -114,6 +120,7 @@ impl FailureKind {
             FailureKind::BadSignature => "signature does not verify",
             FailureKind::UnsupportedSignature => "unsupported signature algorithm",
             FailureKind::Revoked => "revoked certificate",
+            FailureKind::PinMismatch => "public key does not match the pin",
             FailureKind::BadEncoding => "damaged certificate",
             FailureKind::Other => "certificate refused",
         }
@@ -132,6 +139,7 @@ impl FailureKind {
             FailureKind::BadSignature | FailureKind::UnsupportedSignature => Check::Signatures,
             FailureKind::NameConstraint => Check::NameConstraints,
             FailureKind::NameMismatch => Check::Name,
+            FailureKind::PinMismatch => Check::Pin,
         }
     }
 }
@@ -188,6 +196,13 @@ pub enum CertFailure {
     },
     Revoked {
         subject: String,
+    },
+    /// Every check passed, but the site's public key is not the pinned one. `presented` is
+    /// `None` when its key could not be read.
+    PinMismatch {
+        pinned: String,
+        presented: Option<String>,
+        issuer: String,
     },
     BadEncoding,
     /// Any other refusal; `why` says it in words when webpki's error is one we know.
@@ -364,6 +379,13 @@ impl CertFailure {
             CertificateError::BadEncoding => CertFailure::BadEncoding,
             CertificateError::Other(other) => {
                 let inner: &(dyn StdError + 'static) = &*other.0;
+                if let Some(pin) = inner.downcast_ref::<PinMismatch>() {
+                    return Some(CertFailure::PinMismatch {
+                        pinned: pin.pinned.to_string(),
+                        presented: pin.presented.as_ref().map(ToString::to_string),
+                        issuer: top_issuer(),
+                    });
+                }
                 match inner.downcast_ref::<webpki::Error>() {
                     Some(webpki::Error::CaUsedAsEndEntity) => CertFailure::CaUsedAsEndEntity {
                         names: leaf_names(),
@@ -407,6 +429,7 @@ impl CertFailure {
             CertFailure::BadSignature { .. } => FailureKind::BadSignature,
             CertFailure::UnsupportedSignature { .. } => FailureKind::UnsupportedSignature,
             CertFailure::Revoked { .. } => FailureKind::Revoked,
+            CertFailure::PinMismatch { .. } => FailureKind::PinMismatch,
             CertFailure::BadEncoding => FailureKind::BadEncoding,
             CertFailure::Other { .. } => FailureKind::Other,
         }
@@ -644,6 +667,29 @@ impl CertFailure {
                     .to_string(),
                 "The site needs a new certificate from its CA.".to_string(),
             ),
+            CertFailure::PinMismatch {
+                pinned,
+                presented,
+                issuer,
+            } => (
+                format!(
+                    "{cert} verified against {ca_file}{}, but its public key is {}, and you pinned {pinned}.",
+                    if issuer.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (issued by {issuer})")
+                    },
+                    presented.as_deref().unwrap_or("unreadable")
+                ),
+                "A pin names the one key the real server holds: a certificate with another key, even one a \
+                 trusted CA signed, is someone else's. This is what a man-in-the-middle whose root is in your \
+                 trust store (TLS inspection, malware, a misused CA) looks like: had the client gone on, he \
+                 would have read everything sent."
+                    .to_string(),
+                "If the server really changed its key, get its new pin (demo_pki inspect on its certificate \
+                 prints \"Pin:\") from a source you trust, not from this connection."
+                    .to_string(),
+            ),
             CertFailure::BadEncoding => (
                 format!("{cert} is damaged: it is not a well-formed X.509 certificate."),
                 "Nothing can be checked in a certificate that cannot be read, so it proves nothing.".to_string(),
@@ -783,6 +829,42 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(f, CertFailure::Other { why: Some(_) }));
+    }
+
+    /// A pin's refusal comes back from our own verifier inside `Other`, and is read by type.
+    #[test]
+    fn a_pin_mismatch_is_read_by_type_with_both_pins() {
+        use crate::tls::trust::{PinMismatch, SpkiPin};
+        let cas = demo_cas();
+        let p = Presented {
+            chain: &[],
+            name: "localhost",
+            cas: &cas,
+        };
+        let err = rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+            PinMismatch {
+                pinned: SpkiPin([1; 32]),
+                presented: Some(SpkiPin([2; 32])),
+            },
+        ))));
+        let f = CertFailure::classify(&err, &p).unwrap();
+        assert_eq!(f.kind(), FailureKind::PinMismatch);
+        let words = f.words(
+            "the server's certificate",
+            &cas,
+            &Audience::Client {
+                ca_file: "ca.pem",
+                by_a_name_it_holds: None,
+            },
+        );
+        assert!(
+            words.what.contains(&SpkiPin([2; 32]).to_string())
+                && words
+                    .what
+                    .contains(&format!("you pinned {}", SpkiPin([1; 32]))),
+            "{}",
+            words.what
+        );
     }
 
     #[test]

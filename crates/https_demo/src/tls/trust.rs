@@ -4,6 +4,11 @@
 //! their verifier from [`verifier`], and their verdict from [`verify_chain`] or from rustls
 //! during a handshake; what a refusal means is classified once, in [`super::failure`].
 //!
+//! Two variations, for demo_client only, both here so that every trust decision stays in one
+//! file: [`Pinned`] (`--pin`) runs the same verifier, then requires the site's public key to be
+//! the pinned one; [`AnyoneCanImpersonate`] (`--insecure`) believes any certificate, and is named
+//! for what it allows.
+//!
 //! How we know system roots are not consulted: the verifier is rustls's `WebPkiServerVerifier`,
 //! whose roots start from `RootCertStore::empty()` and get only the file's certificates, and
 //! reqwest is handed a `ClientConfig` built on it with `tls_backend_preconfigured` (see
@@ -15,7 +20,8 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::ServerCertVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::{PemObject, SectionKind};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 
@@ -213,6 +219,212 @@ pub fn verify_chain(
         }))
 }
 
+/// An SPKI pin, as curl's `--pinnedpubkey` and HPKP write it: `sha256//` and the base64 of the
+/// SHA-256 of the certificate's SubjectPublicKeyInfo. It names a key, not a certificate: a
+/// renewed certificate for the same key keeps its pin, and no CA can make another that matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpkiPin(pub [u8; 32]);
+
+impl SpkiPin {
+    /// Reads `sha256//BASE64`.
+    pub fn parse(text: &str) -> Result<SpkiPin> {
+        use base64::Engine;
+        let how = "give it as sha256// and the base64 of the SHA-256 of the server's public key \
+                   (demo_pki inspect prints it as \"Pin:\")";
+        let Some(b64) = text.trim().strip_prefix("sha256//") else {
+            bail!("the pin {text:?} does not start with sha256//: {how}");
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| anyhow!("the pin {text:?} is not valid base64 after sha256//: {how}"))?;
+        let hash: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            anyhow!(
+                "the pin {text:?} holds {} bytes, and a SHA-256 is 32: {how}",
+                b.len()
+            )
+        })?;
+        Ok(SpkiPin(hash))
+    }
+
+    /// The pin of a certificate's public key.
+    pub fn of_certificate(der: &[u8]) -> Result<SpkiPin> {
+        use sha2::Digest;
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| anyhow!("not a valid X.509 certificate ({e})"))?;
+        Ok(SpkiPin(
+            sha2::Sha256::digest(cert.tbs_certificate.subject_pki.raw).into(),
+        ))
+    }
+}
+
+impl std::fmt::Display for SpkiPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use base64::Engine;
+        write!(
+            f,
+            "sha256//{}",
+            base64::engine::general_purpose::STANDARD.encode(self.0)
+        )
+    }
+}
+
+/// Why a pinned client refused a certificate that its CA file would have accepted: carried to
+/// the classification inside `CertificateError::Other`, and read back by type.
+#[derive(Debug)]
+pub struct PinMismatch {
+    pub pinned: SpkiPin,
+    /// `None` when the certificate's public key could not be read.
+    pub presented: Option<SpkiPin>,
+}
+
+impl std::fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the server's public key does not match the pin")
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
+/// The trust core's verifier, then one more check: the site's public key must be the pinned
+/// one. A certificate from a CA you trust is not enough: a CA you trust (or a root someone
+/// slipped into your store) could have signed a forgery, and it would carry another key.
+#[derive(Debug)]
+pub struct Pinned {
+    inner: Arc<WebPkiServerVerifier>,
+    pin: SpkiPin,
+}
+
+impl Pinned {
+    pub fn new(cas: &TrustedCas, pin: SpkiPin) -> Result<Pinned> {
+        Ok(Pinned {
+            inner: verifier(cas)?,
+            pin,
+        })
+    }
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let presented = SpkiPin::of_certificate(end_entity).ok();
+        if presented.as_ref() == Some(&self.pin) {
+            return Ok(verified);
+        }
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch {
+                pinned: self.pin.clone(),
+                presented,
+            }))),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// `demo_client --insecure`, `curl -k`, Python's `verify=False`: any certificate at all is
+/// accepted, so anyone on the path can pose as the server with one made a second ago. Only the
+/// handshake's own signature is still checked, which proves only that the man in the middle
+/// holds the key of the certificate he made. It exists to show that danger, nothing else.
+#[derive(Debug)]
+pub struct AnyoneCanImpersonate {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl AnyoneCanImpersonate {
+    pub fn new() -> AnyoneCanImpersonate {
+        AnyoneCanImpersonate {
+            provider: super::provider(),
+        }
+    }
+}
+
+impl Default for AnyoneCanImpersonate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerCertVerifier for AnyoneCanImpersonate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +467,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("holds a private key"), "{err}");
+    }
+
+    #[test]
+    fn pins_read_back_as_written_and_bad_ones_are_refused_in_words() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let cas = TrustedCas::load(&root.join(layout::CA_CERT)).unwrap();
+        let pin = SpkiPin::of_certificate(&cas.certs[0]).unwrap();
+        assert_eq!(SpkiPin::parse(&pin.to_string()).unwrap(), pin);
+        assert!(pin.to_string().starts_with("sha256//"));
+        for bad in ["abc", "sha256//!!!", "sha256//AAAA"] {
+            let err = SpkiPin::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("demo_pki inspect"), "{err}");
+        }
     }
 }

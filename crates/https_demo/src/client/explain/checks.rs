@@ -41,7 +41,8 @@ const ORDER: [Kind; 7] = [
 /// even be read, so that no check ran.
 fn kind_of(check: failure::Check) -> Option<Kind> {
     Some(match check {
-        failure::Check::Encoding => return None,
+        // `--explain` takes no pin: a pin's refusal is shown as the verification's.
+        failure::Check::Encoding | failure::Check::Pin => return None,
         failure::Check::Dates => Kind::Dates,
         failure::Check::Usage => Kind::Usage,
         failure::Check::Chain => Kind::Chain,
@@ -115,7 +116,13 @@ pub fn verdict(seen: &Seen, cas: &TrustedCas, now: OffsetDateTime, tls12: bool) 
                 by_a_name_it_holds: None,
             },
         );
-        format!("{}: {} {}", f.title(), words.what, words.meaning)
+        format!(
+            "{}: {} {}{}",
+            f.title(),
+            words.what,
+            words.meaning,
+            side_by_side(f, &summaries, cas, seen.name.as_deref().unwrap_or_default())
+        )
     });
     let (failed, other) = match (&failure, &seen.verdict, &seen.handshake_signature) {
         (Some(f), _, _) => match kind_of(f.kind().check()) {
@@ -346,6 +353,26 @@ impl Facts<'_> {
             ),
             None => String::new(),
         }
+    }
+}
+
+/// For a certificate no CA you trust vouches for (what an interceptor presents): what it says
+/// next to what the real one, from a CA you trust, would have said.
+fn side_by_side(f: &CertFailure, certs: &[CertSummary], cas: &TrustedCas, name: &str) -> String {
+    let forgery = matches!(
+        f,
+        CertFailure::UnknownIssuer { .. }
+            | CertFailure::SelfSigned { .. }
+            | CertFailure::BadSignature { .. }
+    );
+    match certs.first() {
+        Some(presented) if forgery => format!(
+            " Side by side: the certificate presented says \"{}\"; the real one for {name} would have said \
+             \"I am {name} according to {}\".",
+            presented.sentence().trim_end_matches('.'),
+            cas.names()
+        ),
+        _ => String::new(),
     }
 }
 
