@@ -17,6 +17,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::client::{self, Client, Request, explain};
 use https_demo::layout;
+use https_demo::server::Mode;
 use tracing_subscriber::EnvFilter;
 
 /// Without RUST_LOG, only our own warnings: every failure is explained once, in words, and the
@@ -85,12 +86,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         None
     };
     let default_url = if cli.fernet {
-        "http://localhost:8082/"
+        Mode::Fernet.default_url()
     } else {
-        client::DEFAULT_URL
+        client::DEFAULT_URL.to_string()
     };
     let request = Request {
-        url: cli.url.unwrap_or_else(|| default_url.to_string()),
+        url: cli.url.unwrap_or(default_url),
         ca_file: cli.ca_file,
         timeout: Duration::from_secs_f64(cli.timeout),
     };
@@ -108,7 +109,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
     if fernet_key.is_some() && client.target().tls {
         anyhow::bail!(
-            "--fernet shows the symmetric step over plain HTTP: use an http:// URL (demo_server --fernet listens on http://localhost:8082/)"
+            "--fernet shows the symmetric step over plain HTTP: use an http:// URL (demo_server --fernet listens on {})",
+            Mode::Fernet.default_url()
         );
     }
     let fetched = client.fetch().await?;

@@ -13,7 +13,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::layout;
 use https_demo::passphrase::Source;
-use https_demo::server::{self, Limits, Transport, listen::ListenAddr};
+use https_demo::server::{self, Limits, Mode, Transport, listen::ListenAddr};
 use https_demo::tls;
 
 #[derive(Parser)]
@@ -23,7 +23,7 @@ use https_demo::tls;
 )]
 struct Cli {
     /// Address to listen on (repeatable): localhost:PORT (127.0.0.1 and ::1), IP:PORT, [IPv6]:PORT. Port 0 picks a free one.
-    /// Default: localhost:8080, or localhost:8081 with --plain-http.
+    /// Default: localhost:8080; localhost:8081 with --plain-http; localhost:8082 with --fernet.
     #[arg(long, value_name = "ADDR")]
     listen: Vec<ListenAddr>,
     /// Serve the same app with no TLS at all, so that Wireshark shows the message in clear.
@@ -78,6 +78,27 @@ struct Cli {
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
+}
+
+impl Cli {
+    fn mode(&self) -> Mode {
+        if self.fernet {
+            Mode::Fernet
+        } else if self.plain_http {
+            Mode::PlainHttp
+        } else {
+            Mode::Tls
+        }
+    }
+
+    /// `--listen`, or both loopback addresses on the mode's own port.
+    fn listen(&self) -> Vec<ListenAddr> {
+        if self.listen.is_empty() {
+            vec![ListenAddr::Localhost(self.mode().default_port())]
+        } else {
+            self.listen.clone()
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -175,16 +196,7 @@ async fn run(cli: Cli) -> Result<()> {
             offer,
         )?)
     };
-    let listen = if cli.listen.is_empty() {
-        vec![ListenAddr::Localhost(if cli.plain_http {
-            8081
-        } else {
-            8080
-        })]
-    } else {
-        cli.listen
-    };
-    let listeners = server::listen::bind_all(&listen).await?;
+    let listeners = server::listen::bind_all(&cli.listen()).await?;
     server::listen::raise_open_file_limit(cli.max_connections);
     for l in &listeners {
         let addr = l.local_addr()?;
@@ -210,4 +222,40 @@ async fn run(cli: Cli) -> Result<()> {
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
     server::serve(listeners, transport, limits, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_listens_on_its_own_port_by_default() {
+        for (args, mode) in [
+            (&[][..], Mode::Tls),
+            (&["--plain-http"][..], Mode::PlainHttp),
+            (&["--fernet"][..], Mode::Fernet),
+        ] {
+            let cli = Cli::parse_from(std::iter::once("demo_server").chain(args.iter().copied()));
+            assert_eq!(cli.mode(), mode, "{args:?}");
+            assert_eq!(
+                cli.listen(),
+                vec![ListenAddr::Localhost(mode.default_port())],
+                "{args:?}"
+            );
+        }
+        let cli = Cli::parse_from(["demo_server", "--fernet", "--listen", "127.0.0.1:0"]);
+        assert_eq!(cli.listen(), vec!["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    #[test]
+    fn help_names_each_modes_default_port() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for mode in [Mode::Tls, Mode::PlainHttp, Mode::Fernet] {
+            assert!(
+                help.contains(&format!("localhost:{}", mode.default_port())),
+                "{mode:?}: {help}"
+            );
+        }
+    }
 }

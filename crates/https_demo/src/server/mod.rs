@@ -37,6 +37,41 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+/// What demo_server serves, and so where by default: each of the tutorial's three steps on a
+/// port of its own, so that all three can run side by side in the Wireshark lab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// HTTPS: the certificate, the handshake, the encrypted records.
+    Tls,
+    /// The same app in clear text.
+    PlainHttp,
+    /// Plain HTTP, the message encrypted with a key both sides were given beforehand.
+    Fernet,
+}
+
+impl Mode {
+    /// The one place that decides each mode's default port.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            Mode::Tls => 8080,
+            Mode::PlainHttp => 8081,
+            Mode::Fernet => 8082,
+        }
+    }
+
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Mode::Tls => "https",
+            Mode::PlainHttp | Mode::Fernet => "http",
+        }
+    }
+
+    /// Where a client finds a server started in this mode with no `--listen`.
+    pub fn default_url(self) -> String {
+        format!("{}://localhost:{}/", self.scheme(), self.default_port())
+    }
+}
+
 /// How the bytes travel.
 #[derive(Clone)]
 pub enum Transport {
@@ -166,4 +201,18 @@ pub async fn serve(
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_has_its_own_default_port_and_the_client_agrees() {
+        assert_eq!(Mode::Tls.default_port(), 8080);
+        assert_eq!(Mode::PlainHttp.default_port(), 8081);
+        assert_eq!(Mode::Fernet.default_port(), 8082);
+        assert_eq!(Mode::Fernet.default_url(), "http://localhost:8082/");
+        assert_eq!(Mode::Tls.default_url(), crate::client::DEFAULT_URL);
+    }
 }
