@@ -109,10 +109,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_ansi(to_terminal);
-    if to_terminal || server::logbuf::start().is_err() {
+    if to_terminal || server::tuning::log::start().is_err() {
         log.with_writer(std::io::stderr).init();
     } else {
-        log.with_writer(|| server::logbuf::Writer).init();
+        log.with_writer(|| server::tuning::log::Writer).init();
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -121,7 +121,7 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            server::logbuf::flush();
+            server::tuning::log::flush();
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     // accepted connection would then wake a worker thread to be served (a context switch per
     // connection, about 10% of a handshake's CPU with --threads 1).
     let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
-    server::logbuf::flush();
+    server::tuning::log::flush();
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {

@@ -3,14 +3,14 @@
 //! - [`listen`]: which addresses, and binding them with errors that say what to do.
 //! - [`app`], [`pages`]: the routes (the secret message, the visitor's own connection).
 //! - [`capture`], [`facts`]: what the client offered and what was negotiated.
-//! - [`connection`]: one client: TLS handshake, the log line, HTTP/1.1 or h2.
+//! - [`connection`]: one client, top to bottom: sniff, TLS handshake, the log line, HTTP/1.1
+//!   or h2.
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
+//! - [`tls_io`]: alerts rustls queues while reading go out at once.
 //! - [`linger`]: closing without a reset, so the last answer reaches the client.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
-//! - [`park`]: idle HTTP/1.1 connections give hyper's buffers back until their next request.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
-//! - [`trim`]: freed memory back to the system when all connections are gone.
-//! - [`logbuf`]: the log written in blocks when it goes to a file.
+//! - [`tuning`]: what exists only for speed and memory, behind one seam.
 
 pub mod app;
 pub mod capture;
@@ -18,14 +18,12 @@ pub mod connection;
 pub mod facts;
 pub mod linger;
 pub mod listen;
-pub mod logbuf;
-pub mod observe;
 pub mod pages;
-pub mod park;
 pub mod registry;
 pub mod shutdown;
 pub mod sniff;
-pub mod trim;
+pub mod tls_io;
+pub mod tuning;
 pub mod watchdog;
 
 use std::sync::Arc;
@@ -106,6 +104,10 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// Header fields an HTTP/1.1 request head may have; one more gets 431. hyper's default is 100
+/// (Apache's too); a head within `max_header_bytes` may have more, and nginx counts only bytes.
+pub const MAX_HEADER_FIELDS: usize = 128;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -129,7 +131,7 @@ pub async fn serve(
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(registry::Registry::default());
-    let trimmer = Arc::new(trim::Trimmer::start(connections.clone()));
+    let trimmer = Arc::new(tuning::trim::Trimmer::start(connections.clone()));
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(connection::Context {
         transport,

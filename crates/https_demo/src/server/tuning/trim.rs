@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::registry::Registry;
+use crate::server::registry::Registry;
 
 /// Waits this long after the last connection closed, so that a burst of short connections
 /// costs one trim, not one per connection.
