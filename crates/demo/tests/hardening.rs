@@ -354,3 +354,46 @@ fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_reques
     assert!(answers[1].starts_with("HTTP/1.1 404"), "{answers:?}");
     assert_still_serves(&server);
 }
+
+#[test]
+fn two_hundred_aborted_handshakes_make_a_few_log_lines_that_count_them_all() {
+    let server = Server::start(&[]);
+    let config = tls_client_config(&[b"h2"]);
+    for _ in 0..200 {
+        // A real ClientHello, then the client hangs up mid-handshake.
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut conn = ClientConnection::new(config.clone(), name).unwrap();
+        let mut hello = Vec::new();
+        conn.write_tls(&mut hello).unwrap();
+        let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        sock.write_all(&hello).unwrap();
+    }
+    // Each aborted handshake is either logged in full or counted in a summary line.
+    let count = |logs: &str| {
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("TLS handshake failed") || l.contains("TLS handshakes failed"))
+            .collect();
+        let told: u64 = lines
+            .iter()
+            .map(|l| match l.split_once(" more TLS handshakes failed") {
+                Some((before, _)) => before.rsplit(' ').next().unwrap().parse::<u64>().unwrap(),
+                None => 1,
+            })
+            .sum();
+        (lines.len(), told)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&server.logs()).1 < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logs = server.logs();
+    let (lines, told) = count(&logs);
+    assert_eq!(told, 200, "{logs}");
+    assert!(
+        lines <= 10,
+        "{lines} lines for 200 aborted handshakes:\n{logs}"
+    );
+    assert!(logs.lines().count() <= 20, "{logs}");
+    assert_still_serves(&server);
+}

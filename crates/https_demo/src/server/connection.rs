@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::io::InspectReader;
 
+use super::abort_log::{Abort, AbortLog};
 use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
 use super::linger::Lingering;
@@ -34,6 +35,7 @@ pub struct Context {
     pub app: App,
     /// Turns true on Ctrl-C: connections then finish what is in flight and close.
     pub closing: watch::Receiver<bool>,
+    pub aborts: AbortLog,
 }
 
 /// How long an h2 client has, after the server's GOAWAY, to answer the ping that confirms it
@@ -70,11 +72,15 @@ pub async fn handle(
                 let line = sniff::answer_plain_http(stream, local?, limit)
                     .await
                     .unwrap_or_default();
-                tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
+                if ctx.aborts.log_in_full(Abort::PlainHttp) {
+                    tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
+                }
                 return None;
             }
             Ok(FirstBytes::Garbage(byte)) => {
-                tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
+                if ctx.aborts.log_in_full(Abort::NotTls) {
+                    tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
+                }
                 return None;
             }
             Ok(FirstBytes::Closed) | Err(_) => {
@@ -86,7 +92,9 @@ pub async fn handle(
         match TlsAcceptor::from(config).accept(stream).await {
             Ok(tls) => Some((tuning::boxed_stream(tls), captured.take())),
             Err(e) => {
-                tracing::info!(%peer, "TLS handshake failed: {e}");
+                if ctx.aborts.log_in_full(Abort::HandshakeFailed) {
+                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                }
                 None
             }
         }
@@ -96,7 +104,9 @@ pub async fn handle(
             Ok(Some(done)) => done,
             Ok(None) => return,
             Err(_) => {
-                tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
+                if ctx.aborts.log_in_full(Abort::HandshakeTimeout) {
+                    tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
+                }
                 return;
             }
         },

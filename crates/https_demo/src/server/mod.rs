@@ -6,12 +6,14 @@
 //! - [`connection`]: one client, top to bottom: sniff, TLS handshake, the log line, HTTP/1.1
 //!   or h2.
 //! - [`sniff`]: plain HTTP or garbage on the TLS port.
+//! - [`abort_log`]: a flood of aborted handshakes logged in a few lines.
 //! - [`tls_io`]: alerts rustls queues while reading go out at once.
 //! - [`linger`]: closing without a reset, so the last answer reaches the client.
 //! - [`watchdog`] and [`registry`]: bounds on each connection's time, and on their number.
 //! - [`shutdown`]: Ctrl-C / SIGTERM, letting in-flight requests finish.
 //! - [`tuning`]: what exists only for speed and memory, behind one seam.
 
+pub mod abort_log;
 pub mod app;
 pub mod capture;
 pub mod connection;
@@ -138,6 +140,7 @@ pub async fn serve(
         limits: limits.clone(),
         app,
         closing: closing_rx,
+        aborts: abort_log::AbortLog::default(),
     });
     let mut accept_loops = JoinSet::new();
     let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
