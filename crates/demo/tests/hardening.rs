@@ -397,3 +397,76 @@ fn two_hundred_aborted_handshakes_make_a_few_log_lines_that_count_them_all() {
     assert!(logs.lines().count() <= 20, "{logs}");
     assert_still_serves(&server);
 }
+
+#[test]
+fn busy_slots_and_a_connect_flood_do_not_keep_real_requests_out() {
+    rlimit::increase_nofile_limit(8192).unwrap();
+    let server = Server::start(&["--max-connections", "4"]);
+    let ca = ca_file();
+    // Every slot busy: four slow requests in flight.
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let (ca, url) = (ca.clone(), server.url("/delay/6"));
+            std::thread::spawn(move || curl(&["--cacert", ca.to_str().unwrap(), &url]))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.logs().matches("holding the answer").count() < 4 {
+        assert!(Instant::now() < deadline, "{}", server.logs());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A flood of empty connects, kept open: first 1,100 at once (more than the server keeps
+    // silent sockets), then one a millisecond while the real requests come in.
+    let flooded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = {
+        let (stop, flooded, port) = (stop.clone(), flooded.clone(), server.port);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && held.len() < 4000 {
+                if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+                    held.push(s);
+                    flooded.store(held.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+                if held.len() > 1100 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    while flooded.load(std::sync::atomic::Ordering::Relaxed) < 1100 {
+        assert!(Instant::now() < deadline, "the flood did not get going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut failed = Vec::new();
+    for _ in 0..10 {
+        let out = curl(&[
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--max-time",
+            "3",
+            &server.url("/"),
+        ]);
+        if text(&out.stdout) != SECRET {
+            failed.push(text(&out.stderr));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} of 10 real requests failed during the flood: {failed:?}\n{}",
+        failed.len(),
+        server.logs()
+    );
+    // The flood displaced its own oldest sockets.
+    assert!(
+        server.wait_for_log("closed before its handshake to make room"),
+        "{}",
+        server.logs()
+    );
+    for s in slow {
+        let out = s.join().unwrap();
+        assert_eq!(text(&out.stdout), format!("{SECRET} (after 6 s)"));
+    }
+}

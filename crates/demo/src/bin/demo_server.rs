@@ -66,7 +66,7 @@ struct Cli {
     /// Seconds a kept-alive connection may sit idle between requests.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     idle_timeout: u64,
-    /// Open connections at most. When full, the oldest idle connection is closed to make room.
+    /// Open connections, counted from their first byte. At the cap, one idle for over a second makes room; when none can, a newcomer is let in, up to twice the cap (see README).
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Largest request head, in bytes (at least 8192); a longer one gets 431.

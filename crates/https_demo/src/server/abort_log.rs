@@ -14,6 +14,10 @@ pub enum Abort {
     NotTls,
     HandshakeFailed,
     HandshakeTimeout,
+    /// Closed before its handshake to make room for another.
+    MadeRoom,
+    /// Refused at twice the connection cap.
+    Full,
 }
 
 impl Abort {
@@ -23,6 +27,8 @@ impl Abort {
             Abort::NotTls => "connections that sent bytes that are not TLS",
             Abort::HandshakeFailed => "TLS handshakes failed",
             Abort::HandshakeTimeout => "connections sent no TLS handshake in time",
+            Abort::MadeRoom => "connections closed before their handshake to make room",
+            Abort::Full => "connections closed at once: twice --max-connections were open",
         }
     }
 }

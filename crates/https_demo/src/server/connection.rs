@@ -23,6 +23,7 @@ use super::abort_log::{Abort, AbortLog};
 use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
 use super::linger::Lingering;
+use super::registry::{Counted, Registered};
 use super::sniff::{self, FirstBytes};
 use super::tls_io::FlushAfterRead;
 use super::tuning::{self, BoxError};
@@ -46,12 +47,21 @@ pub async fn handle(
     stream: TcpStream,
     peer: SocketAddr,
     ctx: &Context,
-    state: Arc<ConnState>,
+    registered: &Registered,
     watcher: Watcher,
 ) {
+    let state = registered.state.clone();
     let _ = stream.set_nodelay(true);
     let config = match &ctx.transport {
         Transport::Plain => {
+            // No handshake to wait for: it counts against the cap at once.
+            if registered.spoke() == Counted::Refused {
+                if ctx.aborts.log_in_full(Abort::Full) {
+                    tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
+                }
+                return;
+            }
+            state.mark_opened();
             tracing::info!(%peer, "plain HTTP connection (no TLS: anyone on the path can read it)");
             let facts = ConnectionFacts {
                 peer: peer.to_string(),
@@ -66,7 +76,18 @@ pub async fn handle(
     // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
     // handshake, is bounded; so is waiting for a first byte that never comes.
     let opening = tuning::boxed(async {
-        match sniff::peek(&stream).await {
+        let first = sniff::peek(&stream).await;
+        if matches!(
+            first,
+            Ok(FirstBytes::Tls | FirstBytes::PlainHttp | FirstBytes::Garbage(_))
+        ) && registered.spoke() == Counted::Refused
+        {
+            if ctx.aborts.log_in_full(Abort::Full) {
+                tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
+            }
+            return None;
+        }
+        match first {
             Ok(FirstBytes::Tls) => {}
             Ok(FirstBytes::PlainHttp) => {
                 let line = sniff::answer_plain_http(stream, local?, limit)
@@ -111,12 +132,13 @@ pub async fn handle(
             }
         },
         why = state.watch(limit, ctx.limits.idle_timeout) => {
-            if why == Closed::Shed {
+            if why == Closed::Shed && ctx.aborts.log_in_full(Abort::MadeRoom) {
                 tracing::info!(%peer, "closed before its handshake to make room (connection limit reached)");
             }
             return;
         }
     };
+    state.mark_opened();
     // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");

@@ -97,7 +97,7 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Between requests on a kept-alive connection.
     pub idle_timeout: Duration,
-    /// Open connections at most; when full, the oldest idle one makes room.
+    /// Open connections; at the cap a newcomer asks one to close (see [`registry`]).
     pub max_connections: usize,
     /// Read buffer per HTTP/1.1 connection, and the h2 header list limit: a longer request head
     /// gets 431.
@@ -132,7 +132,7 @@ pub async fn serve(
     app: app::App,
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(registry::Registry::default());
+    let connections = registry::Registry::new(limits.max_connections);
     let trimmer = Arc::new(tuning::trim::Trimmer::start(connections.clone()));
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let ctx = Arc::new(connection::Context {
@@ -169,15 +169,15 @@ pub async fn serve(
     loop {
         tokio::select! {
             Some((stream, peer)) = conn_rx.recv() => {
-                let (registered, shed) = connections.register(ctx.limits.max_connections);
+                let (registered, shed) = connections.admit();
                 if shed {
-                    tracing::debug!("{} connections open: asking the oldest idle one to close", ctx.limits.max_connections);
+                    tracing::debug!("{} silent connections: asking the oldest to close", registry::SILENT_MAX);
                 }
                 let ctx = ctx.clone();
                 let watcher = graceful.watcher();
                 let trimmer = trimmer.clone();
                 tokio::spawn(async move {
-                    connection::handle(stream, peer, &ctx, registered.state.clone(), watcher).await;
+                    connection::handle(stream, peer, &ctx, &registered, watcher).await;
                     drop(registered);
                     trimmer.connection_closed();
                 });
