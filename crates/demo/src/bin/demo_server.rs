@@ -52,7 +52,7 @@ struct Cli {
     #[arg(long)]
     http1_only: bool,
     /// Let no client resume a TLS session: no session cache, no TLS 1.3 tickets, so that every connection pays a full handshake (for benchmarks).
-    #[arg(long)]
+    #[arg(long, hide = true)]
     no_resumption: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
@@ -73,7 +73,7 @@ struct Cli {
     #[arg(long, default_value_t = 32 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
     max_header_bytes: u64,
     /// Worker threads serving connections (default: one per CPU core). 1 is what benchmarks compare.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
@@ -109,10 +109,14 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_ansi(to_terminal);
-    if to_terminal || server::tuning::log::start().is_err() {
+    // Kept until exit: dropping it writes out the last lines.
+    let mut log_guard = None;
+    if to_terminal {
         log.with_writer(std::io::stderr).init();
     } else {
-        log.with_writer(|| server::tuning::log::Writer).init();
+        let (writer, guard) = server::tuning::log::stderr_in_blocks();
+        log_guard = Some(guard);
+        log.with_writer(writer).init();
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -121,7 +125,7 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            server::tuning::log::flush();
+            drop(log_guard);
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
@@ -130,7 +134,8 @@ fn main() -> ExitCode {
     // accepted connection would then wake a worker thread to be served (a context switch per
     // connection, about 10% of a handshake's CPU with --threads 1).
     let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
-    server::tuning::log::flush();
+    // Before our own last words, so that they come after the log's.
+    drop(log_guard);
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
@@ -257,5 +262,18 @@ mod tests {
                 "{mode:?}: {help}"
             );
         }
+    }
+
+    #[test]
+    fn benchmark_knobs_work_but_stay_out_of_the_teaching_help() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            !help.contains("--threads") && !help.contains("--no-resumption"),
+            "{help}"
+        );
+        let cli = Cli::parse_from(["demo_server", "--threads", "1", "--no-resumption"]);
+        assert_eq!(cli.threads, Some(1));
+        assert!(cli.no_resumption);
     }
 }
