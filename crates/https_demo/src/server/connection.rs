@@ -207,33 +207,37 @@ async fn serve_http<I>(
         // No look at the bytes here: h2 frames a head itself (max_header_list_size bounds it),
         // and a ping or a window update is not the start of a request. An idle h2 connection
         // lives the idle timeout, pings or not, and its first request the head timeout.
-        let mut conn = tuning::boxed(
-            http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .max_header_list_size(limits.max_header_bytes as u32)
-                .max_concurrent_streams(100)
-                .serve_connection(TokioIo::new(io), service),
-        );
-        let why = tokio::select! {
-            result = conn.as_mut() => return ended(&peer, result.map_err(Into::into)),
-            why = state.watch(limits.header_timeout, limits.idle_timeout) => Some(why),
-            _ = closing.changed() => None,
-        };
-        match why {
-            // No first request in time: perhaps not even the preface, so no h2 to say goodbye in.
-            Some(Closed::HeadTimeout) => closed_by_watchdog(&peer, Closed::HeadTimeout, limits),
-            // Idle: GOAWAY, so that the client knows not to send another request here.
-            Some(why) => {
-                closed_by_watchdog(&peer, why, limits);
-                conn.as_mut().graceful_shutdown();
-                let _ = tokio::time::timeout(GOAWAY_GRACE, conn).await;
+        // Boxed, with its GOAWAY timer, so that an idle HTTP/1.1 connection does not carry it.
+        tuning::boxed(async {
+            let mut conn = tuning::boxed(
+                http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(limits.max_header_bytes as u32)
+                    .max_concurrent_streams(100)
+                    .serve_connection(TokioIo::new(io), service),
+            );
+            let why = tokio::select! {
+                result = conn.as_mut() => return ended(&peer, result.map_err(Into::into)),
+                why = state.watch(limits.header_timeout, limits.idle_timeout) => Some(why),
+                _ = closing.changed() => None,
+            };
+            match why {
+                // No first request in time: perhaps not even the preface, so no h2 to say goodbye in.
+                Some(Closed::HeadTimeout) => closed_by_watchdog(&peer, Closed::HeadTimeout, limits),
+                // Idle: GOAWAY, so that the client knows not to send another request here.
+                Some(why) => {
+                    closed_by_watchdog(&peer, why, limits);
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(GOAWAY_GRACE, conn).await;
+                }
+                // Ctrl-C: GOAWAY, then h2 finishes the streams in flight.
+                None => {
+                    conn.as_mut().graceful_shutdown();
+                    ended(&peer, conn.await.map_err(Into::into));
+                }
             }
-            // Ctrl-C: GOAWAY, then h2 finishes the streams in flight.
-            None => {
-                conn.as_mut().graceful_shutdown();
-                ended(&peer, conn.await.map_err(Into::into));
-            }
-        }
+        })
+        .await;
     } else {
         // Every byte read while no request is in flight starts a request head (its deadline).
         let seen = state.clone();
@@ -242,7 +246,13 @@ async fn serve_http<I>(
                 seen.saw_bytes();
             }
         });
-        let serve = tuning::serve_http1(io, service, limits.max_header_bytes, &state, closing);
+        let serve = tuning::boxed(tuning::serve_http1(
+            io,
+            service,
+            limits.max_header_bytes,
+            &state,
+            closing,
+        ));
         tokio::select! {
             result = serve => ended(&peer, result),
             why = state.watch(limits.header_timeout, limits.idle_timeout) => closed_by_watchdog(&peer, why, limits),

@@ -24,7 +24,6 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::BoxError;
-use crate::server::MAX_HEADER_FIELDS;
 use crate::server::watchdog::ConnState;
 
 /// How long a connection stays idle before it parks. Parking and waking cost a new hyper
@@ -72,7 +71,6 @@ where
                 .timer(TokioTimer::new())
                 .header_read_timeout(None)
                 .max_buf_size(max_buf_size)
-                .max_headers(MAX_HEADER_FIELDS)
                 .serve_connection(TokioIo::new(Rewind { pending, io }), service.clone()),
         );
         let mut parked = false;
