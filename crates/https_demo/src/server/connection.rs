@@ -1,6 +1,6 @@
-//! One client connection, top to bottom: what it sent first (sniff), the TLS handshake bounded
-//! in time, one log line that says what was negotiated, then HTTP/1.1 or h2 as the client chose
-//! by ALPN, under the connection's watchdog.
+//! One client connection, top to bottom, once [`super::serve`] has accepted it: what it sent
+//! first (sniff), the TLS handshake bounded in time, one log line that says what was negotiated,
+//! then HTTP/1.1 or h2 as the client chose by ALPN, under the connection's watchdog.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -55,10 +55,7 @@ pub async fn handle(
     let config = match &ctx.transport {
         Transport::Plain => {
             // No handshake to wait for: it counts against the cap at once.
-            if registered.spoke() == Counted::Refused {
-                if ctx.aborts.log_in_full(Abort::Full) {
-                    tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
-                }
+            if !let_in(registered, ctx, peer) {
                 return;
             }
             state.mark_opened();
@@ -76,18 +73,12 @@ pub async fn handle(
     // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
     // handshake, is bounded; so is waiting for a first byte that never comes.
     let opening = tuning::boxed(async {
-        let first = sniff::peek(&stream).await;
-        if matches!(
-            first,
-            Ok(FirstBytes::Tls | FirstBytes::PlainHttp | FirstBytes::Garbage(_))
-        ) && registered.spoke() == Counted::Refused
-        {
-            if ctx.aborts.log_in_full(Abort::Full) {
-                tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
+        match sniff::peek(&stream).await {
+            Ok(FirstBytes::Closed) | Err(_) => {
+                tracing::debug!(%peer, "closed before sending anything");
+                return None;
             }
-            return None;
-        }
-        match first {
+            _ if !let_in(registered, ctx, peer) => return None,
             Ok(FirstBytes::Tls) => {}
             Ok(FirstBytes::PlainHttp) => {
                 let line = sniff::answer_plain_http(stream, local?, limit)
@@ -102,10 +93,6 @@ pub async fn handle(
                 if ctx.aborts.log_in_full(Abort::NotTls) {
                     tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
                 }
-                return None;
-            }
-            Ok(FirstBytes::Closed) | Err(_) => {
-                tracing::debug!(%peer, "closed before sending anything");
                 return None;
             }
         }
@@ -159,6 +146,18 @@ pub async fn handle(
     };
     // 4. HTTP.
     serve_http(FlushAfterRead(tls), h2, facts, ctx, state, watcher).await;
+}
+
+/// The client has sent its first byte: from now on it counts against the connection cap
+/// (see [`super::registry`]). False when it must close at once.
+fn let_in(registered: &Registered, ctx: &Context, peer: SocketAddr) -> bool {
+    if registered.spoke() != Counted::Refused {
+        return true;
+    }
+    if ctx.aborts.log_in_full(Abort::Full) {
+        tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
+    }
+    false
 }
 
 /// Serves requests with the app until the client closes, the watchdog closes the connection,
