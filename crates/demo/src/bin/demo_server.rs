@@ -109,14 +109,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_ansi(to_terminal);
-    // Kept until exit: dropping it writes out the last lines.
-    let mut log_guard = None;
-    if to_terminal {
+    if to_terminal || server::tuning::log::start().is_err() {
         log.with_writer(std::io::stderr).init();
     } else {
-        let (writer, guard) = server::tuning::log::stderr_in_blocks();
-        log_guard = Some(guard);
-        log.with_writer(writer).init();
+        log.with_writer(|| server::tuning::log::Writer).init();
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -125,7 +121,7 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            drop(log_guard);
+            server::tuning::log::flush();
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
@@ -135,7 +131,7 @@ fn main() -> ExitCode {
     // connection, about 10% of a handshake's CPU with --threads 1).
     let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
     // Before our own last words, so that they come after the log's.
-    drop(log_guard);
+    server::tuning::log::flush();
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {

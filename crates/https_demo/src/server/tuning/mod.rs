@@ -5,7 +5,7 @@
 //! request and handshake and on memory per idle connection; each piece below is what it took:
 //! - [`park`]: an idle HTTP/1.1 connection gives hyper's buffers back until its next request.
 //! - [`trim`]: freed memory goes back to the system once the connections are gone.
-//! - [`log`]: the log goes out in blocks, from a thread of its own, when it is not a terminal.
+//! - [`log`]: the log goes out in blocks, at most 50 ms late, when it is not a terminal.
 //! - [`boxed`]: the phases of a connection are boxed at their own size.
 
 pub mod log;
