@@ -162,3 +162,70 @@ fn the_plain_http_connection_page_says_nothing_was_encrypted() {
     let html = text(&curl(&[&format!("http://127.0.0.1:{}/connection", server.port)]).stdout);
     assert!(html.contains("plain HTTP"), "{html}");
 }
+
+/// GET `path` over TLS 1.3 with a ClientHello inflated past 16 KB (a long ALPN list, which
+/// rustls sends as it is; http/1.1 last, so that the server still picks it).
+fn get_with_a_huge_client_hello(port: u16, path: &str, accept: &str) -> String {
+    use rustls_pki_types::ServerName;
+    use std::io::{Read, Write};
+
+    let mut alpn: Vec<&[u8]> = vec![&[b'x'; 200][..]; 100];
+    alpn.push(b"http/1.1");
+    let config = tls_client_config(&alpn);
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let answer = text(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[test]
+fn a_client_hello_too_large_to_keep_is_named_with_its_size() {
+    let server = Server::start(&[]);
+    let facts = json_of(&get_with_a_huge_client_hello(
+        server.port,
+        "/connection",
+        "application/json",
+    ));
+    let tls = &facts["connection"]["tls"];
+    let size = tls["client_hello_bytes"]
+        .as_u64()
+        .expect("the ClientHello's size");
+    assert!(size > 20_000, "{facts:#}");
+    assert!(tls["offered"].is_null(), "{facts:#}");
+    let why = tls["offered_not_kept"].as_str().unwrap_or_default();
+    assert!(
+        why.contains(&format!("The ClientHello was {size} bytes")) && why.contains("not shown"),
+        "{facts:#}"
+    );
+    let html = get_with_a_huge_client_hello(server.port, "/connection", "text/html");
+    assert!(html.contains("What your client offered"), "{html}");
+    assert!(html.contains("bytes, more than the 16384 bytes"), "{html}");
+    // A usual ClientHello: its size, and no excuse.
+    let out = curl(&[
+        "-H",
+        "Accept: application/json",
+        "--cacert",
+        ca_file().to_str().unwrap(),
+        &server.url("/connection"),
+    ]);
+    let facts = json_of(&text(&out.stdout));
+    let tls = &facts["connection"]["tls"];
+    assert!(tls["offered"]["cipher_suites"].is_array(), "{facts:#}");
+    assert!(
+        tls["client_hello_bytes"].as_u64().unwrap() > 200,
+        "{facts:#}"
+    );
+    assert!(tls.get("offered_not_kept").is_none(), "{facts:#}");
+}

@@ -382,3 +382,119 @@ fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_reques
     assert!(answers[1].starts_with("HTTP/1.1 404"), "{answers:?}");
     assert_still_serves(&server);
 }
+
+#[test]
+fn two_hundred_aborted_handshakes_make_a_few_log_lines_that_count_them_all() {
+    let server = Server::start(&[]);
+    let config = tls_client_config(&[b"h2"]);
+    for _ in 0..200 {
+        // A real ClientHello, then the client hangs up mid-handshake.
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut conn = ClientConnection::new(config.clone(), name).unwrap();
+        let mut hello = Vec::new();
+        conn.write_tls(&mut hello).unwrap();
+        let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        sock.write_all(&hello).unwrap();
+    }
+    // Each aborted handshake is either logged in full or counted in a summary line.
+    let count = |logs: &str| {
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("TLS handshake failed") || l.contains("TLS handshakes failed"))
+            .collect();
+        let told: u64 = lines
+            .iter()
+            .map(|l| match l.split_once(" more TLS handshakes failed") {
+                Some((before, _)) => before.rsplit(' ').next().unwrap().parse::<u64>().unwrap(),
+                None => 1,
+            })
+            .sum();
+        (lines.len(), told)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&server.logs()).1 < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logs = server.logs();
+    let (lines, told) = count(&logs);
+    assert_eq!(told, 200, "{logs}");
+    assert!(
+        lines <= 10,
+        "{lines} lines for 200 aborted handshakes:\n{logs}"
+    );
+    assert!(logs.lines().count() <= 20, "{logs}");
+    assert_still_serves(&server);
+}
+
+#[test]
+fn busy_slots_and_a_connect_flood_do_not_keep_real_requests_out() {
+    rlimit::increase_nofile_limit(8192).unwrap();
+    let server = Server::start(&["--max-connections", "4"]);
+    let ca = ca_file();
+    // Every slot busy: four slow requests in flight.
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let (ca, url) = (ca.clone(), server.url("/delay/6"));
+            std::thread::spawn(move || curl(&["--cacert", ca.to_str().unwrap(), &url]))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.logs().matches("holding the answer").count() < 4 {
+        assert!(Instant::now() < deadline, "{}", server.logs());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A flood of empty connects, kept open: first 1,100 at once (more than the server keeps
+    // silent sockets), then one a millisecond while the real requests come in.
+    let flooded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = {
+        let (stop, flooded, port) = (stop.clone(), flooded.clone(), server.port);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && held.len() < 4000 {
+                if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+                    held.push(s);
+                    flooded.store(held.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+                if held.len() > 1100 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    while flooded.load(std::sync::atomic::Ordering::Relaxed) < 1100 {
+        assert!(Instant::now() < deadline, "the flood did not get going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut failed = Vec::new();
+    for _ in 0..10 {
+        let out = curl(&[
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--max-time",
+            "3",
+            &server.url("/"),
+        ]);
+        if text(&out.stdout) != SECRET {
+            failed.push(text(&out.stderr));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} of 10 real requests failed during the flood: {failed:?}\n{}",
+        failed.len(),
+        server.logs()
+    );
+    // The flood displaced its own oldest sockets.
+    assert!(
+        server.wait_for_log("closed before its handshake to make room"),
+        "{}",
+        server.logs()
+    );
+    for s in slow {
+        let out = s.join().unwrap();
+        assert_eq!(text(&out.stdout), format!("{SECRET} (after 6 s)"));
+    }
+}

@@ -195,6 +195,12 @@ fn sigterm_lets_a_slow_request_finish_then_exits_0() {
         .signal_and_wait("TERM", Duration::from_secs(15))
         .expect("server did not exit");
     assert!(status.success(), "exit status {status:?}");
+    // The log's last line, written at exit, is not lost.
+    assert!(
+        server.wait_for_log("all connections closed; goodbye"),
+        "{}",
+        server.logs()
+    );
     let out = slow.join().unwrap();
     assert!(
         out.status.success(),

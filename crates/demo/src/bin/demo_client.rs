@@ -18,6 +18,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::client::{self, Client, Request, explain};
 use https_demo::layout;
+use https_demo::server::Mode;
 use https_demo::tls::trust::SpkiPin;
 use tracing_subscriber::EnvFilter;
 
@@ -111,12 +112,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         None
     };
     let default_url = if cli.fernet {
-        "http://localhost:8082/"
+        Mode::Fernet.default_url()
     } else {
-        client::DEFAULT_URL
+        client::DEFAULT_URL.to_string()
     };
     let request = Request {
-        url: cli.url.unwrap_or_else(|| default_url.to_string()),
+        url: cli.url.unwrap_or(default_url),
         ca_file: cli.ca_file,
         crl_file: cli.crl,
         timeout: Duration::from_secs_f64(cli.timeout),
@@ -137,7 +138,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
     if fernet_key.is_some() && client.target().tls {
         anyhow::bail!(
-            "--fernet shows the symmetric step over plain HTTP: use an http:// URL (demo_server --fernet listens on http://localhost:8082/)"
+            "--fernet shows the symmetric step over plain HTTP: use an http:// URL (demo_server --fernet listens on {})",
+            Mode::Fernet.default_url()
         );
     }
     let fetched = client.fetch().await?;

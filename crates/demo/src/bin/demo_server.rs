@@ -13,7 +13,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::layout;
 use https_demo::passphrase::Source;
-use https_demo::server::{self, Limits, Transport, listen::ListenAddr};
+use https_demo::server::{self, Limits, Mode, Transport, listen::ListenAddr};
 use https_demo::tls;
 
 #[derive(Parser)]
@@ -23,7 +23,7 @@ use https_demo::tls;
 )]
 struct Cli {
     /// Address to listen on (repeatable): localhost:PORT (127.0.0.1 and ::1), IP:PORT, [IPv6]:PORT. Port 0 picks a free one.
-    /// Default: localhost:8080, or localhost:8081 with --plain-http.
+    /// Default: localhost:8080; localhost:8081 with --plain-http; localhost:8082 with --fernet.
     #[arg(long, value_name = "ADDR")]
     listen: Vec<ListenAddr>,
     /// Serve the same app with no TLS at all, so that Wireshark shows the message in clear.
@@ -52,7 +52,7 @@ struct Cli {
     #[arg(long)]
     http1_only: bool,
     /// Let no client resume a TLS session: no session cache, no TLS 1.3 tickets, so that every connection pays a full handshake (for benchmarks).
-    #[arg(long)]
+    #[arg(long, hide = true)]
     no_resumption: bool,
     /// Serve a certificate even when it is expired or not yet valid, to show what clients do.
     #[arg(long)]
@@ -66,18 +66,39 @@ struct Cli {
     /// Seconds a kept-alive connection may sit idle between requests.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     idle_timeout: u64,
-    /// Open connections at most. When full, the oldest idle connection is closed to make room.
+    /// Open connections, counted from their first byte. At the cap, one idle for over a second makes room; when none can, a newcomer is let in, up to twice the cap (see README).
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Largest request head, in bytes (at least 8192); a longer one gets 431.
     #[arg(long, default_value_t = 32 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
     max_header_bytes: u64,
     /// Worker threads serving connections (default: one per CPU core). 1 is what benchmarks compare.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
+}
+
+impl Cli {
+    fn mode(&self) -> Mode {
+        if self.fernet {
+            Mode::Fernet
+        } else if self.plain_http {
+            Mode::PlainHttp
+        } else {
+            Mode::Tls
+        }
+    }
+
+    /// `--listen`, or both loopback addresses on the mode's own port.
+    fn listen(&self) -> Vec<ListenAddr> {
+        if self.listen.is_empty() {
+            vec![ListenAddr::Localhost(self.mode().default_port())]
+        } else {
+            self.listen.clone()
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -88,10 +109,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_ansi(to_terminal);
-    if to_terminal || server::logbuf::start().is_err() {
+    if to_terminal || server::tuning::log::start().is_err() {
         log.with_writer(std::io::stderr).init();
     } else {
-        log.with_writer(|| server::logbuf::Writer).init();
+        log.with_writer(|| server::tuning::log::Writer).init();
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -100,7 +121,7 @@ fn main() -> ExitCode {
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            server::logbuf::flush();
+            server::tuning::log::flush();
             eprintln!("demo_server: error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
@@ -109,7 +130,8 @@ fn main() -> ExitCode {
     // accepted connection would then wake a worker thread to be served (a context switch per
     // connection, about 10% of a handshake's CPU with --threads 1).
     let result = runtime.block_on(async { tokio::spawn(run(cli)).await });
-    server::logbuf::flush();
+    // Before our own last words, so that they come after the log's.
+    server::tuning::log::flush();
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
@@ -175,16 +197,7 @@ async fn run(cli: Cli) -> Result<()> {
             offer,
         )?)
     };
-    let listen = if cli.listen.is_empty() {
-        vec![ListenAddr::Localhost(if cli.plain_http {
-            8081
-        } else {
-            8080
-        })]
-    } else {
-        cli.listen
-    };
-    let listeners = server::listen::bind_all(&listen).await?;
+    let listeners = server::listen::bind_all(&cli.listen()).await?;
     server::listen::raise_open_file_limit(cli.max_connections);
     for l in &listeners {
         let addr = l.local_addr()?;
@@ -210,4 +223,53 @@ async fn run(cli: Cli) -> Result<()> {
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
     server::serve(listeners, transport, limits, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_listens_on_its_own_port_by_default() {
+        for (args, mode) in [
+            (&[][..], Mode::Tls),
+            (&["--plain-http"][..], Mode::PlainHttp),
+            (&["--fernet"][..], Mode::Fernet),
+        ] {
+            let cli = Cli::parse_from(std::iter::once("demo_server").chain(args.iter().copied()));
+            assert_eq!(cli.mode(), mode, "{args:?}");
+            assert_eq!(
+                cli.listen(),
+                vec![ListenAddr::Localhost(mode.default_port())],
+                "{args:?}"
+            );
+        }
+        let cli = Cli::parse_from(["demo_server", "--fernet", "--listen", "127.0.0.1:0"]);
+        assert_eq!(cli.listen(), vec!["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    #[test]
+    fn help_names_each_modes_default_port() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for mode in [Mode::Tls, Mode::PlainHttp, Mode::Fernet] {
+            assert!(
+                help.contains(&format!("localhost:{}", mode.default_port())),
+                "{mode:?}: {help}"
+            );
+        }
+    }
+
+    #[test]
+    fn benchmark_knobs_work_but_stay_out_of_the_teaching_help() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            !help.contains("--threads") && !help.contains("--no-resumption"),
+            "{help}"
+        );
+        let cli = Cli::parse_from(["demo_server", "--threads", "1", "--no-resumption"]);
+        assert_eq!(cli.threads, Some(1));
+        assert!(cli.no_resumption);
+    }
 }

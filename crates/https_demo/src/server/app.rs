@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Version};
 
 /// The tutorial's secret. Over plain HTTP Wireshark shows it; over HTTPS it does not.
 pub const SECRET_MESSAGE: &str = "fluffy tail";
@@ -62,6 +62,18 @@ impl App {
         req: &Request<B>,
         facts: &ConnectionFacts,
     ) -> Response<Full<Bytes>> {
+        // RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or with more than one, gets
+        // 400. (HTTP/1.0 has none to give; h2 names the host in :authority.)
+        let hosts = req.headers().get_all(HOST).iter().count();
+        if req.version() == Version::HTTP_11 && hosts != 1 {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "An HTTP/1.1 request names its host in exactly one Host header (RFC 9112, section 3.2); \
+                     this one has {hosts}. Send one, e.g. Host: localhost.\n"
+                ),
+            );
+        }
         let path = req.uri().path();
         if let Some(secs) = path.strip_prefix("/delay/") {
             return match secs.parse::<u64>() {
@@ -154,8 +166,13 @@ mod tests {
         let req = Request::builder()
             .method(method)
             .uri(path)
+            .header(HOST, "localhost")
             .body(())
             .unwrap();
+        respond(req)
+    }
+
+    fn respond(req: Request<()>) -> Response<Full<Bytes>> {
         let facts = ConnectionFacts {
             peer: "127.0.0.1:1".into(),
             tls: None,
@@ -180,5 +197,24 @@ mod tests {
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(post.headers()[ALLOW], "GET, HEAD");
         assert_eq!(call(Method::GET, "/nope").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn http11_needs_exactly_one_host() {
+        let with_hosts = |version, hosts: &[&str]| {
+            let mut req = Request::builder().uri("/").version(version);
+            for h in hosts {
+                req = req.header(HOST, *h);
+            }
+            respond(req.body(()).unwrap()).status()
+        };
+        assert_eq!(with_hosts(Version::HTTP_11, &["a"]), StatusCode::OK);
+        assert_eq!(with_hosts(Version::HTTP_11, &[]), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            with_hosts(Version::HTTP_11, &["a", "b"]),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(with_hosts(Version::HTTP_10, &[]), StatusCode::OK);
+        assert_eq!(with_hosts(Version::HTTP_2, &[]), StatusCode::OK);
     }
 }

@@ -3,15 +3,17 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::observe::ReadObserver;
+use tokio::io::AsyncRead;
+use tokio_util::io::InspectReader;
 
 /// Enough for any ClientHello, post-quantum key shares included (about 1.8 KB from rustls).
-const LIMIT: usize = 16 * 1024;
+/// A larger one is not kept, only its size is (see [`super::facts::ClientHelloBytes`]).
+pub const LIMIT: usize = 16 * 1024;
 
 pub struct Captured(Arc<Mutex<Option<Vec<u8>>>>);
 
 impl Captured {
-    /// Stops capturing and returns what was read so far.
+    /// Stops capturing and returns what was read so far, at most [`LIMIT`] bytes.
     pub fn take(&self) -> Vec<u8> {
         self.0
             .lock()
@@ -21,10 +23,10 @@ impl Captured {
     }
 }
 
-pub fn capture<I>(inner: I) -> (ReadObserver<I, impl FnMut(&[u8]) + Unpin>, Captured) {
+pub fn capture<I: AsyncRead>(inner: I) -> (InspectReader<I, impl FnMut(&[u8])>, Captured) {
     let buf = Arc::new(Mutex::new(Some(Vec::with_capacity(2048))));
     let kept = buf.clone();
-    let observer = ReadObserver::new(inner, move |new: &[u8]| {
+    let observer = InspectReader::new(inner, move |new: &[u8]| {
         if let Some(kept) = kept.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             let room = LIMIT.saturating_sub(kept.len());
             kept.extend_from_slice(&new[..new.len().min(room)]);

@@ -1,30 +1,32 @@
-//! One client connection: what it sent first, the TLS handshake (bounded in time), one log line
-//! that says what was negotiated, then HTTP/1.1 or h2 as the client chose by ALPN, under the
-//! connection's watchdog.
+//! One client connection, top to bottom, once [`super::serve`] has accepted it: what it sent
+//! first (sniff), the TLS handshake bounded in time, one log line that says what was negotiated,
+//! then HTTP/1.1 or h2 as the client chose by ALPN, under the connection's watchdog.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
-use hyper::{Request, server::conn::http2};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::io::InspectReader;
 
+use super::abort_log::{Abort, AbortLog};
 use super::capture;
 use super::facts::{ConnectionFacts, TlsFacts};
 use super::linger::Lingering;
-use super::observe::ReadObserver;
-use super::park::{self, BoxError};
+use super::registry::{Counted, Registered};
 use super::sniff::{self, FirstBytes};
+use super::tls_io::FlushAfterRead;
+use super::tuning::{self, BoxError};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
 
@@ -32,20 +34,31 @@ pub struct Context {
     pub transport: Transport,
     pub limits: Limits,
     pub app: App,
-    /// Turns true on Ctrl-C: idle HTTP/1.1 connections then close (see [`park`]).
+    /// Turns true on Ctrl-C: connections then finish what is in flight and close.
     pub closing: watch::Receiver<bool>,
+    pub aborts: AbortLog,
 }
+
+/// How long an h2 client has, after the server's GOAWAY, to answer the ping that confirms it
+/// (h2's graceful close); then the connection is closed anyway.
+const GOAWAY_GRACE: Duration = Duration::from_secs(1);
 
 pub async fn handle(
     stream: TcpStream,
     peer: SocketAddr,
     ctx: &Context,
-    state: Arc<ConnState>,
+    registered: &Registered,
     watcher: Watcher,
 ) {
+    let state = registered.state.clone();
     let _ = stream.set_nodelay(true);
     let config = match &ctx.transport {
         Transport::Plain => {
+            // No handshake to wait for: it counts against the cap at once.
+            if !let_in(registered, ctx, peer) {
+                return;
+            }
+            state.mark_opened();
             tracing::info!(%peer, "plain HTTP connection (no TLS: anyone on the path can read it)");
             let facts = ConnectionFacts {
                 peer: peer.to_string(),
@@ -57,35 +70,39 @@ pub async fn handle(
     };
     let local = stream.local_addr().ok();
     let limit = ctx.limits.handshake_timeout;
-    // The whole opening, from the first byte to the end of the handshake, is bounded; so is
-    // waiting for a first byte that never comes. An idle one may also be shed. Boxed, so that
-    // its state (the handshake's) is freed once done instead of sizing the connection's task.
-    let opening = Box::pin(async {
+    // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
+    // handshake, is bounded; so is waiting for a first byte that never comes.
+    let opening = tuning::boxed(async {
         match sniff::peek(&stream).await {
+            Ok(FirstBytes::Closed) | Err(_) => {
+                tracing::debug!(%peer, "closed before sending anything");
+                return None;
+            }
+            _ if !let_in(registered, ctx, peer) => return None,
             Ok(FirstBytes::Tls) => {}
             Ok(FirstBytes::PlainHttp) => {
                 let line = sniff::answer_plain_http(stream, local?, limit)
                     .await
                     .unwrap_or_default();
-                tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
+                if ctx.aborts.log_in_full(Abort::PlainHttp) {
+                    tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
+                }
                 return None;
             }
             Ok(FirstBytes::Garbage(byte)) => {
-                tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
-                return None;
-            }
-            Ok(FirstBytes::Closed) | Err(_) => {
-                tracing::debug!(%peer, "closed before sending anything");
+                if ctx.aborts.log_in_full(Abort::NotTls) {
+                    tracing::info!(%peer, "not TLS (first byte 0x{byte:02x}, a TLS handshake starts with 0x16): closed");
+                }
                 return None;
             }
         }
         let (stream, captured) = capture::capture(Lingering::new(stream));
         match TlsAcceptor::from(config).accept(stream).await {
-            // Boxed: moved from here to the HTTP side, a 1.2 KB stream would otherwise hold a
-            // slot in each future it passes through.
-            Ok(tls) => Some((Box::new(tls), captured.take())),
+            Ok(tls) => Some((tuning::boxed_stream(tls), captured.take())),
             Err(e) => {
-                tracing::info!(%peer, "TLS handshake failed: {e}");
+                if ctx.aborts.log_in_full(Abort::HandshakeFailed) {
+                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                }
                 None
             }
         }
@@ -95,17 +112,21 @@ pub async fn handle(
             Ok(Some(done)) => done,
             Ok(None) => return,
             Err(_) => {
-                tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
+                if ctx.aborts.log_in_full(Abort::HandshakeTimeout) {
+                    tracing::info!(%peer, "no TLS handshake within {} s: closed", limit.as_secs_f32());
+                }
                 return;
             }
         },
         why = state.watch(limit, ctx.limits.idle_timeout) => {
-            if why == Closed::Shed {
+            if why == Closed::Shed && ctx.aborts.log_in_full(Abort::MadeRoom) {
                 tracing::info!(%peer, "closed before its handshake to make room (connection limit reached)");
             }
             return;
         }
     };
+    state.mark_opened();
+    // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
     let facts = TlsFacts::new(conn, client_hello_bytes);
@@ -123,9 +144,24 @@ pub async fn handle(
         peer: peer.to_string(),
         tls: Some(facts),
     };
-    serve_http(tls, h2, facts, ctx, state, watcher).await;
+    // 4. HTTP.
+    serve_http(FlushAfterRead(tls), h2, facts, ctx, state, watcher).await;
 }
 
+/// The client has sent its first byte: from now on it counts against the connection cap
+/// (see [`super::registry`]). False when it must close at once.
+fn let_in(registered: &Registered, ctx: &Context, peer: SocketAddr) -> bool {
+    if registered.spoke() != Counted::Refused {
+        return true;
+    }
+    if ctx.aborts.log_in_full(Abort::Full) {
+        tracing::info!(%peer, "closed at once: twice --max-connections are open, each busy or new");
+    }
+    false
+}
+
+/// Serves requests with the app until the client closes, the watchdog closes the connection,
+/// or Ctrl-C. Each request is logged.
 async fn serve_http<I>(
     io: I,
     h2: bool,
@@ -143,10 +179,9 @@ async fn serve_http<I>(
     let service = service_fn(move |req: Request<Incoming>| {
         let (app, facts) = (app.clone(), facts.clone());
         let in_flight = service_state.request_started();
-        // Boxed: hyper hands an idle HTTP/1.1 connection back only with an Unpin service.
-        Box::pin(async move {
+        tuning::boxed(async move {
             let started = Instant::now();
-            let res = app.respond(&req, &facts).await;
+            let res: Response<_> = app.respond(&req, &facts).await;
             let peer = &facts.peer;
             tracing::info!(
                 %peer,
@@ -161,42 +196,85 @@ async fn serve_http<I>(
         })
     });
     state.await_first_request();
-    let seen = state.clone();
-    let io = ReadObserver::new(io, move |_: &[u8]| seen.saw_bytes());
     let limits = &ctx.limits;
+    let mut closing = ctx.closing.clone();
+    // The watcher only keeps Ctrl-C waiting for this connection; `closing` tells it to stop.
+    let _watcher = watcher;
     // Pick the protocol from ALPN rather than sniffing: hyper's auto-detection never arms a
     // timer for a silent client (hyper #3756). The watchdog bounds head and idle time for both.
-    // Each connection is boxed at its own size: inline, this task would be as large as the h2
-    // one plus what both capture, for every idle HTTP/1.1 connection (7 KB instead of 2).
-    // HTTP/1.1 connections hand hyper's state back while idle (see [`park`]); the watcher then
-    // only keeps Ctrl-C waiting for them, and `ctx.closing` tells them to stop.
-    let mut _watcher = None;
-    let serve: Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> = if h2 {
-        let conn = http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .max_header_list_size(limits.max_header_bytes as u32)
-            .max_concurrent_streams(100)
-            .serve_connection(TokioIo::new(io), service);
-        let conn = Box::pin(watcher.watch(conn));
-        Box::pin(async move { Ok(conn.await?) })
+    if h2 {
+        // No look at the bytes here: h2 frames a head itself (max_header_list_size bounds it),
+        // and a ping or a window update is not the start of a request. An idle h2 connection
+        // lives the idle timeout, pings or not, and its first request the head timeout.
+        // Boxed, with its GOAWAY timer, so that an idle HTTP/1.1 connection does not carry it.
+        tuning::boxed(async {
+            let mut conn = tuning::boxed(
+                http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(limits.max_header_bytes as u32)
+                    .max_concurrent_streams(100)
+                    .serve_connection(TokioIo::new(io), service),
+            );
+            let why = tokio::select! {
+                result = conn.as_mut() => return ended(&peer, result.map_err(Into::into)),
+                why = state.watch(limits.header_timeout, limits.idle_timeout) => Some(why),
+                _ = closing.changed() => None,
+            };
+            match why {
+                // No first request in time: perhaps not even the preface, so no h2 to say goodbye in.
+                Some(Closed::HeadTimeout) => closed_by_watchdog(&peer, Closed::HeadTimeout, limits),
+                // Idle: GOAWAY, so that the client knows not to send another request here.
+                Some(why) => {
+                    closed_by_watchdog(&peer, why, limits);
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(GOAWAY_GRACE, conn).await;
+                }
+                // Ctrl-C: GOAWAY, then h2 finishes the streams in flight.
+                None => {
+                    conn.as_mut().graceful_shutdown();
+                    ended(&peer, conn.await.map_err(Into::into));
+                }
+            }
+        })
+        .await;
     } else {
-        _watcher = Some(watcher);
-        Box::pin(park::serve_http1(
+        // Every byte read while no request is in flight starts a request head (its deadline).
+        let seen = state.clone();
+        let io = InspectReader::new(io, move |bytes: &[u8]| {
+            if !bytes.is_empty() {
+                seen.saw_bytes();
+            }
+        });
+        let serve = tuning::boxed(tuning::serve_http1(
             io,
             service,
             limits.max_header_bytes,
-            state.clone(),
-            ctx.closing.clone(),
-        ))
-    };
-    tokio::select! {
-        result = serve => if let Err(e) = result {
-            tracing::debug!(%peer, "connection ended: {e}");
-        },
-        why = state.watch(limits.header_timeout, limits.idle_timeout) => match why {
-            Closed::HeadTimeout => tracing::info!(%peer, "request head not complete within {} s: closed", limits.header_timeout.as_secs_f32()),
-            Closed::Idle => tracing::info!(%peer, "idle for {} s: closed", limits.idle_timeout.as_secs_f32()),
-            Closed::Shed => tracing::info!(%peer, "idle connection closed to make room (connection limit reached)"),
-        },
+            &state,
+            closing,
+        ));
+        tokio::select! {
+            result = serve => ended(&peer, result),
+            why = state.watch(limits.header_timeout, limits.idle_timeout) => closed_by_watchdog(&peer, why, limits),
+        }
+    }
+}
+
+fn ended(peer: &str, result: Result<(), BoxError>) {
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection ended: {e}");
+    }
+}
+
+fn closed_by_watchdog(peer: &str, why: Closed, limits: &Limits) {
+    match why {
+        Closed::HeadTimeout => {
+            tracing::info!(%peer, "request head not complete within {} s: closed", limits.header_timeout.as_secs_f32())
+        }
+        Closed::Idle => {
+            tracing::info!(%peer, "idle for {} s: closed", limits.idle_timeout.as_secs_f32())
+        }
+        Closed::Shed => {
+            tracing::info!(%peer, "idle connection closed to make room (connection limit reached)")
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! What the server knows about one visitor's connection: what was negotiated, and what the
 //! client offered in its ClientHello. The log line and the /connection page both read it.
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+
+use super::capture;
 
 use crate::wire::hello::{self, ClientHello};
 use crate::wire::iana::{self as names, Iana, NamedGroup};
@@ -26,9 +29,10 @@ pub struct TlsFacts {
     pub sni: Option<String>,
     /// This server asks for none; a client may still hold one.
     pub client_certificate_presented: bool,
-    /// The ClientHello's bytes as the server read them, parsed only when a page shows them
-    /// (as `offered`): parsed, it is some 60 small strings, kept for every open connection.
-    #[serde(rename = "offered", serialize_with = "parsed")]
+    /// The ClientHello's bytes as the server read them (at most [`capture::LIMIT`]), parsed only
+    /// when a page shows them (as `offered`): parsed, it is some 60 small strings, kept for
+    /// every open connection.
+    #[serde(flatten, serialize_with = "offered_fields")]
     pub client_hello: Box<[u8]>,
 }
 
@@ -40,8 +44,59 @@ fn group_name(group: Option<NamedGroup>) -> String {
     group.map_or_else(|| "-".into(), Iana::iana_name)
 }
 
-fn parsed<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    hello::parse_client_hello(bytes).ok().serialize(s)
+/// What the client offered, as far as the server can tell.
+pub enum Offered {
+    Parsed(ClientHello),
+    /// Larger than the server keeps: only its size is known.
+    TooLarge {
+        size: usize,
+    },
+    /// Kept whole, but not a ClientHello tls-parser can read.
+    Unreadable,
+}
+
+/// `offered`, and `client_hello_bytes` (its size); when it was too large to keep,
+/// `offered_not_kept` says so in words instead of a bare null.
+fn offered_fields<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    let size = client_hello_size(bytes);
+    match offered(bytes) {
+        Offered::Parsed(hello) => map.serialize_entry("offered", &hello)?,
+        Offered::TooLarge { size } => {
+            map.serialize_entry("offered", &None::<ClientHello>)?;
+            map.serialize_entry("offered_not_kept", &too_large(size))?;
+        }
+        Offered::Unreadable => map.serialize_entry("offered", &None::<ClientHello>)?,
+    }
+    map.serialize_entry("client_hello_bytes", &size)?;
+    map.end()
+}
+
+/// The sentence for a ClientHello over the capture limit.
+pub fn too_large(size: usize) -> String {
+    format!(
+        "The ClientHello was {size} bytes, more than the {} bytes this server keeps for each \
+         connection (a browser's is 0.5 to 2 KB), so what it offered is not shown.",
+        capture::LIMIT
+    )
+}
+
+/// The ClientHello's size as its handshake header declares it, header included (type 0x16,
+/// 5-byte record header, then type 1 and a 3-byte length).
+fn client_hello_size(b: &[u8]) -> Option<usize> {
+    let len = b.get(6..9).filter(|_| b[0] == 0x16 && b[5] == 1)?;
+    Some(4 + (usize::from(len[0]) << 16 | usize::from(len[1]) << 8 | usize::from(len[2])))
+}
+
+fn offered(bytes: &[u8]) -> Offered {
+    match (hello::parse_client_hello(bytes), client_hello_size(bytes)) {
+        (Ok(hello), _) => Offered::Parsed(hello),
+        // A record header (5 bytes) for every 16 KB, at least one: more than was kept.
+        (Err(_), Some(size)) if size + 5 > bytes.len() && bytes.len() >= capture::LIMIT => {
+            Offered::TooLarge { size }
+        }
+        (Err(_), _) => Offered::Unreadable,
+    }
 }
 
 impl TlsFacts {
@@ -50,9 +105,9 @@ impl TlsFacts {
         group_name(self.key_exchange_group)
     }
 
-    /// The ClientHello, parsed; None if it cannot be.
-    pub fn offered(&self) -> Option<ClientHello> {
-        hello::parse_client_hello(&self.client_hello).ok()
+    /// What the client offered in its ClientHello.
+    pub fn offered(&self) -> Offered {
+        offered(&self.client_hello)
     }
 
     /// The ClientHello's random in hex (the key log's name for the connection), read straight

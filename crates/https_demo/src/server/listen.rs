@@ -89,7 +89,10 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
 /// fail before the connection cap sheds anything. Raise it to the hard limit, as nginx's
 /// worker_rlimit_nofile and Go's runtime do.
 pub fn raise_open_file_limit(max_connections: u64) {
-    let wanted = max_connections.saturating_mul(2).saturating_add(64);
+    // Twice the cap (see the registry), the silent sockets, and room for the log and listeners.
+    let wanted = max_connections
+        .saturating_mul(2)
+        .saturating_add(super::registry::SILENT_MAX as u64 + 64);
     match rlimit::increase_nofile_limit(wanted) {
         Ok(got) if got < max_connections + 64 => tracing::warn!(
             "the open-file limit is {got}, below --max-connections {max_connections}: raise it (ulimit -n) or lower the cap"

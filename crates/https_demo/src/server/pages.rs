@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::facts::ConnectionFacts;
+use super::facts::{self, ConnectionFacts, Offered};
 use crate::wire::iana::{self as names, Iana};
 
 fn esc(s: &str) -> String {
@@ -115,7 +115,19 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
     body.push_str("<p>What your client and this server agreed on, read from the connection that carried this page:</p>\n<table>\n");
     body.push_str(&rows);
     body.push_str("</table>\n");
-    if let Some(offered) = tls.offered() {
+    let offered = match tls.offered() {
+        Offered::Parsed(offered) => Some(offered),
+        Offered::TooLarge { size } => {
+            let _ = writeln!(
+                body,
+                "<h2>What your client offered</h2>\n<p class=\"warn\">{}</p>",
+                esc(&facts::too_large(size))
+            );
+            None
+        }
+        Offered::Unreadable => None,
+    };
+    if let Some(offered) = offered {
         body.push_str("<h2>What your client offered</h2>\n<p>From your ClientHello, the first message of the handshake, which anyone on the path can read:</p>\n<table>\n");
         fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
             items

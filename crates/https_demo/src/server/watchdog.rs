@@ -22,6 +22,10 @@ pub struct ConnState {
     /// Asks the connection to close (the server is full and this one is idle).
     shed: Notify,
     shed_asked: AtomicBool,
+    /// The client has sent a first byte.
+    spoke: AtomicBool,
+    /// The TLS handshake is done (or there is none: plain HTTP).
+    opened: AtomicBool,
 }
 
 /// Why the watchdog closed a connection.
@@ -43,6 +47,8 @@ impl ConnState {
             idle_since: AtomicU64::new(0),
             shed: Notify::new(),
             shed_asked: AtomicBool::new(false),
+            spoke: AtomicBool::new(false),
+            opened: AtomicBool::new(false),
         })
     }
 
@@ -61,6 +67,22 @@ impl ConnState {
 
     pub fn was_asked_to_close(&self) -> bool {
         self.shed_asked.load(Ordering::Acquire)
+    }
+
+    pub fn mark_spoke(&self) {
+        self.spoke.store(true, Ordering::Relaxed);
+    }
+
+    pub fn has_spoken(&self) -> bool {
+        self.spoke.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_opened(&self) {
+        self.opened.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_opened(&self) -> bool {
+        self.opened.load(Ordering::Relaxed)
     }
 
     pub fn is_idle(&self) -> bool {

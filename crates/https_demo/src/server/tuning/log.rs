@@ -3,6 +3,11 @@
 //! terminal, in blocks otherwise), and nginx offers it (`access_log ... buffer=`). At one line
 //! per request, that write was 9% of the CPU a kept-alive request costs (perf, bench/run.sh).
 //! On a terminal the server logs line by line, as before.
+//!
+//! Hand-written rather than tracing-appender's non-blocking writer, which hands each line to its
+//! thread and wakes it when it sleeps: measured (wrk, 50 kept-alive TLS connections, server on
+//! one CPU, November 2026) 9.5 µs of server CPU per request against 9.1 µs with this buffer, and
+//! up to 10.2 in some runs, when the benchmark's keep-alive ratio to nginx is 0.90.
 
 use std::io::{self, Write};
 use std::sync::Mutex;
