@@ -355,15 +355,25 @@ fn split_responses(bytes: &[u8], count: usize) -> Option<Vec<String>> {
 
 #[test]
 fn a_kept_alive_connection_serves_before_and_after_it_parks_and_pipelined_requests_too() {
-    let server = Server::start(&[]);
+    let server = Server::try_start(
+        &[],
+        &[("RUST_LOG", "info,https_demo::server::tuning::park=trace")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let parked = "idle HTTP/1.1 connection parked";
     let mut tls = tls_client(server.port, &[b"http/1.1"]);
     set_read_timeout(&tls.sock);
     let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
     tls.write_all(get).unwrap();
     let first = &read_responses(&mut tls, 1)[0];
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    // Idle long past the 10 ms after which the connection gives hyper's buffers back.
-    std::thread::sleep(Duration::from_millis(200));
+    // Idle long past the 10 ms after which the connection gives hyper's buffers back: the
+    // server says (at trace level) that it parked.
+    assert!(
+        server.wait_for_log(parked),
+        "never parked: {}",
+        server.logs()
+    );
     tls.write_all(get).unwrap();
     let second = &read_responses(&mut tls, 1)[0];
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");

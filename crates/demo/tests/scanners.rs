@@ -391,7 +391,7 @@ fn flood(port: u16, pid: u32, round: usize) -> u64 {
 ///
 /// Measured here (glibc 2.36, 2 cores): baseline 11.3 MiB; with the flood's connections open
 /// about 22 MiB (roughly 9 KiB for each of the 1,024 connections the cap keeps); a second after
-/// the last one closed, 12.1-12.6 MiB, because the server then calls malloc_trim (server/trim.rs).
+/// the last one closed, 12.1-12.6 MiB, because the server then calls malloc_trim (server/tuning/trim.rs).
 /// Without that call glibc keeps the freed heap and VmRSS stays near 20 MiB, which this bound
 /// catches. 3 MiB is twice what stays; 15% covers a larger baseline on other machines. A leak of
 /// 1 KiB per connection would leave 7 MiB over the test's 7,200 connections.

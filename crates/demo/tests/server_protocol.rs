@@ -275,7 +275,7 @@ fn http11_requests_need_exactly_one_host_header() {
 fn up_to_100_header_fields_are_answered_and_more_get_431_as_documented() {
     let server = Server::start(&[]);
     // hyper's limit, documented beside --max-header-bytes: the README's words are the promise.
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(checkout().join("README.md")).unwrap();
     assert!(
         readme.contains("more than 100 header fields"),
         "the README no longer documents the limit"

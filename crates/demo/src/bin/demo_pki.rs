@@ -243,6 +243,7 @@ struct DemoArgs {
 }
 
 fn main() -> ExitCode {
+    https_demo::cli::quiet_on_closed_pipe();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -111,6 +111,11 @@ where
             let _ = io.shutdown().await;
             return Ok(());
         }
+        // At trace level only (RUST_LOG=https_demo::server::tuning::park=trace): the test
+        // that parking happens, and a reader who wants to watch it.
+        tracing::trace!(
+            "idle HTTP/1.1 connection parked: hyper's buffers freed until its next request"
+        );
     }
 }
 
