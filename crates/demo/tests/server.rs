@@ -254,6 +254,10 @@ fn refuses_to_start_without_a_passphrase_or_terminal_at_once() {
         err.contains("no passphrase for the site key") && err.contains("--passphrase-file"),
         "{err}"
     );
+    assert!(
+        err.contains("the demo key's passphrase is in secret/reminder.txt"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -168,10 +168,22 @@ async fn run(cli: Cli) -> Result<()> {
             env_var: "DEMO_SERVER_PASSPHRASE",
             purpose: &format!("the site key {}", cli.key.display()),
         };
+        // The demo's own key: say where its passphrase is before asking for it.
+        let demo_key = cli.key == std::path::Path::new(layout::SITE_KEY);
         let identity = tls::server::load_identity(
             &cli.cert,
             &cli.key,
-            || source.read(),
+            || {
+                if demo_key && source.file.is_none() && std::env::var_os(source.env_var).is_none() {
+                    eprintln!(
+                        "demo_server: the demo key's passphrase is in {} (./start_https_server.sh \
+                         passes it for you; or add --passphrase-file {}).",
+                        layout::PASSPHRASE,
+                        layout::PASSPHRASE
+                    );
+                }
+                source.read()
+            },
             cli.allow_invalid_dates,
         )?;
         println!("Proving our identity with {}:", cli.cert.display());
