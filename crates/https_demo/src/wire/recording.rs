@@ -2,14 +2,12 @@
 //! them all, and notes where each TLS record started and when. It is what an eavesdropper on
 //! the path sees, recorded from inside.
 
-use std::io::{self, IoSlice};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::io::{InspectReader, InspectWriter};
 
 use super::iana::ContentType;
 
@@ -101,11 +99,15 @@ impl Wire {
         })))
     }
 
-    pub fn wrap<IO>(&self, io: IO) -> Recorded<IO> {
-        Recorded {
-            inner: io,
-            wire: self.clone(),
-        }
+    pub fn wrap<IO: AsyncRead + AsyncWrite>(&self, io: IO) -> Recorded<IO> {
+        let (received, sent) = (self.clone(), self.clone());
+        InspectWriter::new(
+            InspectReader::new(
+                io,
+                Box::new(move |b: &[u8]| received.note(Way::Received, b)),
+            ),
+            Box::new(move |b: &[u8]| sent.note(Way::Sent, b)),
+        )
     }
 
     /// Bytes sent and received so far.
@@ -190,72 +192,12 @@ impl Wire {
     }
 }
 
-/// An IO that reports every byte it moves to its [`Wire`].
-#[derive(Debug)]
-pub struct Recorded<IO> {
-    inner: IO,
-    wire: Wire,
-}
+/// Notes the bytes of one direction on the [`Wire`].
+pub type Note = Box<dyn FnMut(&[u8]) + Send>;
 
-impl<IO: AsyncRead + Unpin> AsyncRead for Recorded<IO> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = poll {
-            self.wire.note(Way::Received, &buf.filled()[before..]);
-        }
-        poll
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Recorded<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.wire.note(Way::Sent, &buf[..n]);
-        }
-        poll
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(mut n)) = poll {
-            for buf in bufs {
-                let part = n.min(buf.len());
-                self.wire.note(Way::Sent, &buf[..part]);
-                n -= part;
-                if n == 0 {
-                    break;
-                }
-            }
-        }
-        poll
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
+/// An IO that reports every byte it moves to its [`Wire`]: tokio-util's inspectors, one each
+/// way (a vectored write is reported buffer by buffer, as far as it was written).
+pub type Recorded<IO> = InspectWriter<InspectReader<IO, Note>, Note>;
 
 #[cfg(test)]
 mod tests {
