@@ -5,25 +5,9 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
+use support::browser::{chromium, trust_in_nss};
 use support::*;
-
-fn chromium(home: &Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new("chromium");
-    cmd.env("HOME", home).args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", home.join("profile").display()),
-    ]);
-    run_bounded(cmd.args(args), Duration::from_secs(90))
-}
 
 /// True when the picture has more than a handful of distinct colours.
 fn has_content(png_file: &Path) -> bool {
@@ -53,36 +37,7 @@ fn the_connection_page_renders_in_headless_chromium_that_trusts_the_demo_ca() {
     );
     let server = Server::start(&[]);
     let home = tempfile::tempdir().unwrap();
-    let db = home.path().join(".pki/nssdb");
-    std::fs::create_dir_all(&db).unwrap();
-    let db_arg = format!("sql:{}", db.display());
-    let ca = ca_file();
-    for args in [
-        vec!["-d", &db_arg, "-N", "--empty-password"],
-        vec![
-            "-d",
-            &db_arg,
-            "-A",
-            "-t",
-            "C,,",
-            "-n",
-            "HTTPS Demo CA",
-            "-i",
-            ca.to_str().unwrap(),
-        ],
-    ] {
-        let out = run_bounded(
-            Command::new("certutil")
-                .env("HOME", home.path())
-                .args(&args),
-            Duration::from_secs(20),
-        );
-        assert!(
-            out.status.success(),
-            "certutil {args:?}: {}",
-            text(&out.stderr)
-        );
-    }
+    trust_in_nss(home.path(), &ca_file(), "HTTPS Demo CA");
     let url = server.url("/connection");
     let shot = home.path().join("connection.png");
     chromium(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use https_demo::lab::marker;
 use https_demo::lab::scenarios::{Entry, Verdict, failure_kind};
+use support::browser::{chromium_with_profile, trust_in_nss};
 use support::*;
 
 fn entries(dir: &Path) -> Vec<Entry> {
@@ -32,35 +33,7 @@ struct ChromiumHome(tempfile::TempDir);
 impl ChromiumHome {
     fn trusting(ca: &Path) -> ChromiumHome {
         let home = tempfile::tempdir().unwrap();
-        let db = home.path().join(".pki/nssdb");
-        std::fs::create_dir_all(&db).unwrap();
-        let db_arg = format!("sql:{}", db.display());
-        for args in [
-            vec!["-d", &db_arg, "-N", "--empty-password"],
-            vec![
-                "-d",
-                &db_arg,
-                "-A",
-                "-t",
-                "C,,",
-                "-n",
-                "lab",
-                "-i",
-                ca.to_str().unwrap(),
-            ],
-        ] {
-            let out = run_bounded(
-                Command::new("certutil")
-                    .env("HOME", home.path())
-                    .args(&args),
-                Duration::from_secs(20),
-            );
-            assert!(
-                out.status.success(),
-                "certutil {args:?}: {}",
-                text(&out.stderr)
-            );
-        }
+        trust_in_nss(home.path(), ca, "lab");
         ChromiumHome(home)
     }
 
@@ -68,23 +41,10 @@ impl ChromiumHome {
     /// error (`net_error -201 ... ERR_CERT_DATE_INVALID`).
     fn dump_dom(&self, profile: &str, url: &str) -> (String, String) {
         let home = self.0.path();
-        let out = run_bounded(
-            Command::new("chromium").env("HOME", home).args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--enable-logging=stderr",
-                "--v=0",
-                &format!("--user-data-dir={}", home.join(profile).display()),
-                "--dump-dom",
-                url,
-            ]),
-            Duration::from_secs(25),
+        let out = chromium_with_profile(
+            home,
+            profile,
+            &["--enable-logging=stderr", "--v=0", "--dump-dom", url],
         );
         (text(&out.stdout), text(&out.stderr))
     }

@@ -6,8 +6,8 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
+use support::browser::chromium;
 use support::*;
 
 /// `demo_pki ARGS` with HOME set to `home` and the CA-bundle variables of this machine's
@@ -90,21 +90,7 @@ fn new_db(home: &Path, db: &Path) {
 }
 
 fn chromium_dom(home: &Path, url: &str) -> String {
-    let mut cmd = Command::new("chromium");
-    cmd.env("HOME", home).args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", home.join("profile").display()),
-        "--dump-dom",
-        url,
-    ]);
-    text(&run_bounded(&mut cmd, Duration::from_secs(90)).stdout)
+    text(&chromium(home, &["--dump-dom", url]).stdout)
 }
 
 #[test]

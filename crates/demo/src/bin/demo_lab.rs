@@ -37,7 +37,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    https_demo::cli::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Check) => check_lab(&cli.dir),

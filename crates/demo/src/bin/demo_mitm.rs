@@ -44,7 +44,6 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    https_demo::cli::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let opts = Options {
         listen: cli.listen,

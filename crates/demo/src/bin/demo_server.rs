@@ -102,7 +102,6 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    https_demo::cli::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let log = tracing_subscriber::fmt()
