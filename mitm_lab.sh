@@ -25,22 +25,9 @@ python_venv requests >/dev/null || die "cannot get Python's requests package (se
 mkdir -p "$out"
 rm -f "$out"/*.log "$out"/attacker_ca.pem
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
+cleanup() { kill_all "${pids[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Waits (bounded) until FILE contains PATTERN.
-wait_for() {
-    local file=$1 pattern=$2
-    for _ in $(seq 300); do
-        grep -q "$pattern" "$file" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    die "timed out waiting for \"$pattern\" in $file: $(cat "$file")"
-}
 
 "$bin/demo_server" --listen 127.0.0.1:0 --passphrase-file secret/reminder.txt >"$out/server.log" 2>&1 &
 pids+=($!)

@@ -31,22 +31,9 @@ bin=$(release_bin_dir)
 mkdir -p "$out"
 rm -f "$out"/*.pcapng "$out"/keys.log "$out"/*.log "$out"/fernet.key
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
+cleanup() { kill_all "${pids[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Waits (bounded) until FILE contains PATTERN.
-wait_for() {
-    local file=$1 pattern=$2
-    for _ in $(seq 200); do
-        grep -q "$pattern" "$file" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    die "timed out waiting for \"$pattern\" in $file"
-}
 
 # Starts demo_server with the given arguments on a free port; sets $port and $server_pid.
 start_server() {

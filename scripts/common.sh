@@ -40,3 +40,21 @@ python_venv() {
     export VIRTUAL_ENV="$venv"
     export PATH="$venv/bin:$PATH"
 }
+
+# wait_for FILE PATTERN: waits (bounded: 15 s) until FILE, a background process's log, contains
+# PATTERN (its "Listening on" line, say); calls the script's `die` with the log otherwise.
+wait_for() {
+    local file=$1 pattern=$2
+    for _ in $(seq 300); do
+        grep -q "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    die "timed out waiting for \"$pattern\" in $file: $(cat "$file" 2>/dev/null)"
+}
+
+# kill_all PID...: ends the background processes the script started, by PID, and reaps them.
+kill_all() {
+    local pid
+    for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
