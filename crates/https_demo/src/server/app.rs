@@ -11,6 +11,7 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 pub const SECRET_MESSAGE: &str = "fluffy tail";
 
 use super::facts::ConnectionFacts;
+use super::handshake_page;
 use super::pages;
 
 #[derive(Clone)]
@@ -119,7 +120,19 @@ impl App {
                 facts,
                 self.server_certificate.as_deref(),
             )),
-            (_, "/" | "/connection") => {
+            (&Method::GET | &Method::HEAD, "/handshake") if accepts(req, "application/json") => {
+                let mut res = Response::new(Full::new(Bytes::from(
+                    serde_json::to_string_pretty(&handshake_page::handshake_json(facts))
+                        .unwrap_or_default(),
+                )));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                res
+            }
+            (&Method::GET | &Method::HEAD, "/handshake") => {
+                html(handshake_page::handshake_html(facts))
+            }
+            (_, "/" | "/connection" | "/handshake") => {
                 let mut res = text(
                     StatusCode::METHOD_NOT_ALLOWED,
                     format!(

@@ -42,7 +42,8 @@ pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
         "The secret message",
         &format!(
             "<h1>The secret message</h1>\n<p class=\"secret\">{}</p>\n{how}\n\
-             <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>",
+             <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>\n\
+             <p><a href=\"/handshake\">See your handshake, drawn from this connection</a></p>",
             esc(message)
         ),
     )
@@ -169,5 +170,9 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
         body.push_str("</table>\n");
     }
     body.push_str("<p>Ask for this page with <code>Accept: application/json</code> to get the same facts as JSON.</p>");
+    body.push_str(
+        "\n<p><a href=\"/handshake\">See your handshake, drawn from this connection</a> · \
+         <a href=\"/\">The secret message</a></p>",
+    );
     page("Your connection", &body)
 }
