@@ -129,3 +129,107 @@ fn the_html_page_draws_the_diagram_and_links_back() {
     );
     assert!(home.contains("href=\"/handshake\""), "{home}");
 }
+
+fn chromium(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("chromium");
+    cmd.env("HOME", home).args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        &format!("--user-data-dir={}", home.join("profile").display()),
+    ]);
+    run_bounded(cmd.args(args), std::time::Duration::from_secs(90))
+}
+
+/// Chromium, trusting the demo CA through its NSS database, loads /handshake: the DOM holds the
+/// diagram, and the ClientHello's size on it is the one the server logged for that connection.
+/// Screenshots at 1280 and 390 px wide go to $HANDSHAKE_SHOTS when set (to look at them).
+#[test]
+fn chromium_sees_its_own_handshake_drawn() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let db_arg = format!("sql:{}", db.display());
+    let ca = ca_file();
+    for args in [
+        vec!["-d", &db_arg, "-N", "--empty-password"],
+        vec![
+            "-d",
+            &db_arg,
+            "-A",
+            "-t",
+            "C,,",
+            "-n",
+            "HTTPS Demo CA",
+            "-i",
+            ca.to_str().unwrap(),
+        ],
+    ] {
+        let out = run_bounded(
+            std::process::Command::new("certutil")
+                .env("HOME", home.path())
+                .args(&args),
+            std::time::Duration::from_secs(20),
+        );
+        assert!(
+            out.status.success(),
+            "certutil {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let url = server.url("/handshake");
+    let dom = text(&chromium(home.path(), &["--dump-dom", &url]).stdout);
+    assert!(
+        !dom.contains("ERR_CERT"),
+        "Chromium refused the certificate: {dom}"
+    );
+    let svg = &dom[dom
+        .find("<svg")
+        .unwrap_or_else(|| panic!("no <svg> in {dom}"))..];
+    for needle in [
+        "ClientHello",
+        "ServerHello",
+        "Certificate",
+        "Finished",
+        "HTTP request",
+    ] {
+        assert!(svg.contains(needle), "no {needle} in {svg}");
+    }
+    // "ClientHello · 1234 B": the record; the log counts the message (record less 5 bytes).
+    let after = &svg[svg.find("ClientHello · ").unwrap() + "ClientHello · ".len()..];
+    let record: usize = after.split(' ').next().unwrap().parse().unwrap();
+    let random = dom
+        .split("class=\"random\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_else(|| panic!("no client random in {dom}"));
+    assert!(
+        server.wait_for_log(&format!(
+            "client_random=\"{random}\" client_hello_bytes={}",
+            record - 5
+        )),
+        "{}",
+        server.logs()
+    );
+    let shots = std::env::var_os("HANDSHAKE_SHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| home.path().to_path_buf());
+    for width in [1280, 390] {
+        let shot = shots.join(format!("handshake-{width}.png"));
+        chromium(
+            home.path(),
+            &[
+                &format!("--window-size={width},1400"),
+                &format!("--screenshot={}", shot.display()),
+                &url,
+            ],
+        );
+        assert!(shot.exists(), "no screenshot at {width} px");
+    }
+}
