@@ -233,3 +233,79 @@ fn chromium_sees_its_own_handshake_drawn() {
         assert!(shot.exists(), "no screenshot at {width} px");
     }
 }
+
+fn demo_client(args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_demo_client"));
+    cmd.current_dir(repo())
+        .args(args)
+        .env_remove("SSLKEYLOGFILE")
+        .env_remove("RUST_LOG");
+    run_bounded(&mut cmd, std::time::Duration::from_secs(30))
+}
+
+/// Each side's messages in order, up to the first HTTP record: the handshake as one side sent it.
+fn handshake_of(list: &[(String, String, bool)], from: &str) -> Vec<String> {
+    list.iter()
+        .filter(|(_, f, _)| f == from)
+        .map(|(n, _, _)| n.clone())
+        .take_while(|n| !n.starts_with("HTTP"))
+        .collect()
+}
+
+/// /handshake's list (the server's view of a curl connection) names the same messages in the
+/// same order as `demo_client --explain --json` (the client's view of its own TLS 1.3
+/// connection), side by side; and --explain opens with the same list drawn in text.
+#[test]
+fn the_server_and_the_client_name_the_same_messages() {
+    let (server_view, json) = handshake_over_curl(&["--tlsv1.3"]);
+    let server = Server::start(&[]);
+    let out = demo_client(&["--json", &server.url("/")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let story = json_of(&text(&out.stdout));
+    let client_view: Vec<(String, String, bool)> = story["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no messages: {story:#}"))
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["from"].as_str().unwrap().to_string(),
+                m["clear"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    for side in ["client", "server"] {
+        assert_eq!(
+            handshake_of(&server_view, side),
+            handshake_of(&client_view, side),
+            "{side}: server's {json:#}\nclient's {story:#}"
+        );
+    }
+    assert!(
+        client_view
+            .iter()
+            .any(|(n, f, c)| n == "HTTP request" && f == "client" && !c)
+    );
+    assert!(
+        client_view
+            .iter()
+            .any(|(n, f, c)| n == "HTTP response" && f == "server" && !c)
+    );
+
+    let out = demo_client(&["--explain", &server.url("/")]);
+    let told = text(&out.stdout);
+    let diagram = told.split("\n1. ").next().unwrap();
+    for needle in [
+        "CLIENT",
+        "SERVER",
+        "-- ClientHello ",
+        "<-- ServerHello ",
+        "+ Certificate",
+        "HTTP response",
+    ] {
+        assert!(
+            diagram.contains(needle),
+            "no {needle} before step 1 in {told}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use serde::{Serialize, Serializer};
 
 use super::capture;
 
-use crate::story::sequence::{self, Message, Shape, Side};
+use crate::story::sequence::{self, Message, Shape, Side, Tickets};
 use crate::wire::recording::Wire;
 
 use crate::wire::hello::{self, ClientHello};
@@ -75,7 +75,7 @@ impl Seen {
             &self.wire.snapshot().records,
             Side::Server,
             self.shape,
-            Some(self.handshake_end_sent),
+            Tickets::SentBefore(self.handshake_end_sent),
         )
     }
 }

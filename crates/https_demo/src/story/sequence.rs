@@ -113,15 +113,20 @@ fn server_flight_12(resumed: bool) -> &'static [HandshakeType] {
     }
 }
 
-/// Names each record `me` recorded. `handshake_end_sent`: how many bytes `me` had sent when its
-/// handshake finished; only the server knows that its session tickets went out before that
-/// (rustls sends them as it reads the client's Finished). A client passes `None`.
-pub fn messages(
-    records: &[Record],
-    me: Side,
-    shape: Shape,
-    handshake_end_sent: Option<u64>,
-) -> Vec<Message> {
+/// How the recording side tells the server's TLS 1.3 session tickets from its response: both
+/// are encrypted records that follow its Finished.
+#[derive(Clone, Copy, Debug)]
+pub enum Tickets {
+    /// The server: how many bytes it had sent when its handshake finished. rustls sends the
+    /// tickets as it reads the client's Finished, so they went out before that.
+    SentBefore(u64),
+    /// The client: how many tickets rustls stored. rustls's server packs them in the one record
+    /// that follows its flight.
+    Received(usize),
+}
+
+/// Names each record `me` recorded.
+pub fn messages(records: &[Record], me: Side, shape: Shape, tickets: Tickets) -> Vec<Message> {
     let mut out = Vec::with_capacity(records.len() + 4);
     // Per side: encrypted yet (TLS 1.2: after its ChangeCipherSpec), and how many encrypted
     // records it has sent.
@@ -163,7 +168,12 @@ pub fn messages(
                 sealed[i] += 1;
                 let kinds = match from {
                     Side::Server if n == 0 => hs(server_flight_13(shape.resumed)),
-                    Side::Server if handshake_end_sent.is_some_and(|end| r.offset < end) => {
+                    Side::Server
+                        if match tickets {
+                            Tickets::SentBefore(end) => r.offset < end,
+                            Tickets::Received(count) => n == 1 && count > 0,
+                        } =>
+                    {
                         one(Kind::Handshake(HandshakeType::NewSessionTicket))
                     }
                     Side::Server => one(Kind::Response),
@@ -210,10 +220,9 @@ pub fn text_diagram(messages: &[Message]) -> String {
     );
     for group in by_record(messages) {
         let m = &group[0];
-        let names: Vec<String> = group.iter().map(|m| m.kind.name()).collect();
         let label = format!(
             "{} {} B{}",
-            names.join(" + "),
+            m.kind.name(),
             m.bytes,
             if m.clear { "" } else { " (encrypted)" }
         );
@@ -225,6 +234,11 @@ pub fn text_diagram(messages: &[Message]) -> String {
             "  |{arrow}|  {:>7.1} ms\n",
             m.at_micros as f64 / 1000.0
         ));
+        // A flight packed in one record: its other messages, under the arrow that carried them.
+        for more in &group[1..] {
+            let name = format!("   + {}", more.kind.name());
+            s.push_str(&format!("  |{name:<WIDTH$}|\n"));
+        }
     }
     s
 }
@@ -269,7 +283,7 @@ mod tests {
             tls12: false,
             resumed: false,
         };
-        let m = messages(&records, Side::Server, shape, Some(700));
+        let m = messages(&records, Side::Server, shape, Tickets::SentBefore(700));
         assert_eq!(
             names(&m),
             [
@@ -306,7 +320,7 @@ mod tests {
             tls12: true,
             resumed: false,
         };
-        let m = messages(&records, Side::Client, shape, None);
+        let m = messages(&records, Side::Client, shape, Tickets::Received(0));
         assert_eq!(
             names(&m),
             [

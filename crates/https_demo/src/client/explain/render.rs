@@ -24,6 +24,10 @@ pub fn render(story: &Story) -> String {
         "The story of one HTTPS connection to {}, from the bytes that crossed the wire.\n",
         story.url
     );
+    if !story.messages.is_empty() {
+        out.push_str(&crate::story::sequence::text_diagram(&story.messages));
+        out.push('\n');
+    }
     let failed_at = story.failure.as_ref().map(|f| f.step);
     for step in 1..=7u8 {
         let told = match step {
