@@ -129,9 +129,10 @@ impl App {
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 res
             }
-            (&Method::GET | &Method::HEAD, "/handshake") => {
-                html(handshake_page::handshake_html(facts))
-            }
+            (&Method::GET | &Method::HEAD, "/handshake") => html(handshake_page::handshake_html(
+                facts,
+                self.server_certificate.as_deref(),
+            )),
             (_, "/" | "/connection" | "/handshake") => {
                 let mut res = text(
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -70,8 +70,9 @@ pub async fn handle(
         Transport::Tls(config) => config.clone(),
     };
     let local = stream.local_addr().ok();
-    // The server's own side of the handshake, for /handshake: record headers only, no bytes.
-    let wire = Wire::tls(0, facts::RECORDS_KEPT);
+    // The server's own side of the handshake, for /handshake: record headers, and only the
+    // first bytes each way (the hellos' randoms).
+    let wire = Wire::tls(facts::HELLO_HEAD, facts::RECORDS_KEPT);
     let limit = ctx.limits.handshake_timeout;
     // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
     // handshake, is bounded; so is waiting for a first byte that never comes.

@@ -47,6 +47,10 @@ pub struct TlsFacts {
 /// is kept, so an idle keep-alive connection carries under 1 KB more.
 pub const RECORDS_KEPT: usize = 20;
 
+/// The bytes kept each way: up to the hello's random (5-byte record header, 4-byte handshake
+/// header, 2-byte version, 32-byte random), for the key schedule's sentence.
+pub const HELLO_HEAD: usize = 43;
+
 /// The server's own recording of one connection, with what it needs to name the messages.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -67,6 +71,13 @@ impl Seen {
             },
             handshake_end_sent,
         }
+    }
+
+    /// The ServerHello's random in hex, from the first bytes the server sent.
+    pub fn server_random(&self) -> Option<String> {
+        let b = self.wire.snapshot().sent;
+        let random = b.get(11..43).filter(|_| b[0] == 0x16 && b[5] == 2)?;
+        Some(random.iter().map(|x| format!("{x:02x}")).collect())
     }
 
     /// The connection's messages so far, named.
@@ -90,7 +101,7 @@ fn group_name(group: Option<NamedGroup>) -> String {
 
 /// What the client offered, as far as the server can tell.
 pub enum Offered {
-    Parsed(ClientHello),
+    Parsed(Box<ClientHello>),
     /// Larger than the server keeps: only its size is known.
     TooLarge {
         size: usize,
@@ -134,7 +145,7 @@ fn client_hello_size(b: &[u8]) -> Option<usize> {
 
 fn offered(bytes: &[u8]) -> Offered {
     match (hello::parse_client_hello(bytes), client_hello_size(bytes)) {
-        (Ok(hello), _) => Offered::Parsed(hello),
+        (Ok(hello), _) => Offered::Parsed(Box::new(hello)),
         // A record header (5 bytes) for every 16 KB, at least one: more than was kept.
         (Err(_), Some(size)) if size + 5 > bytes.len() && bytes.len() >= capture::LIMIT => {
             Offered::TooLarge { size }

@@ -5,8 +5,11 @@
 
 use std::fmt::Write as _;
 
-use super::facts::ConnectionFacts;
-use crate::story::sequence::{self, Message, Side};
+use super::facts::{ConnectionFacts, Offered, TlsFacts};
+use crate::story::sequence::{self, Kind, Message, Side};
+use crate::story::words::{KeyExchange, TITLES};
+use crate::wire::hello::{ClientHello, is_grease};
+use crate::wire::iana::{self as names, HandshakeType, Iana};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -77,7 +80,7 @@ pub fn svg(messages: &[Message]) -> String {
     s
 }
 
-pub fn handshake_html(facts: &ConnectionFacts) -> String {
+pub fn handshake_html(facts: &ConnectionFacts, server_certificate: Option<&str>) -> String {
     let mut body = String::from("<h1>Your handshake, as this server saw it</h1>\n");
     let Some(tls) = &facts.tls else {
         body.push_str(
@@ -102,9 +105,11 @@ pub fn handshake_html(facts: &ConnectionFacts) -> String {
     if let Some(random) = tls.client_random() {
         let _ = writeln!(
             body,
-            "<p>Your browser's client random: <code class=\"random\">{random}</code></p>"
+            "<p>Your browser's client random, the name of this connection in key logs and in the \
+             server's log: <code class=\"random\">{random}</code></p>"
         );
     }
+    body.push_str(&steps(facts, tls, &messages, server_certificate));
     body.push_str(
         "<p><a href=\"/connection\">What your browser and this server agreed on</a> · \
          <a href=\"/\">The secret message</a></p>",
@@ -127,7 +132,245 @@ fn page(body: &str) -> String {
          .seq .clear line{{stroke:var(--clear);stroke-width:2}} .seq .clear polygon,.seq .clear text{{fill:var(--clear)}}\
          .seq .enc line{{stroke:var(--enc);stroke-width:2}} .seq .enc polygon,.seq .enc text{{fill:var(--enc)}}\
          .k-clear{{color:var(--clear);font-weight:600}} .k-enc{{color:var(--enc);font-weight:600}}\
-         .random{{word-break:break-all}} .warn{{color:#c33}}\
+         .random,.schedule{{word-break:break-all}} .contrast{{border-left:4px solid var(--enc);padding-left:.8rem}} h2{{font-size:1.2rem;margin-top:1.6rem}} .warn{{color:#c33}}\
          </style></head><body>\n{body}\n</body></html>\n"
     )
+}
+
+/// The first message of that name from that side.
+fn find(messages: &[Message], from: Side, kind: Kind) -> Option<&Message> {
+    messages.iter().find(|m| m.from == from && m.kind == kind)
+}
+
+fn at(m: &Message) -> String {
+    format!(
+        "{} bytes on the wire at {:.1} ms, {}",
+        m.bytes,
+        m.at_micros as f64 / 1000.0,
+        if m.clear {
+            "<span class=\"k-clear\">readable by anyone on the path</span>"
+        } else {
+            "<span class=\"k-enc\">encrypted</span>"
+        }
+    )
+}
+
+/// The seven steps, titled as `demo_client --explain` titles them, told from the server's side.
+fn steps(
+    facts: &ConnectionFacts,
+    tls: &TlsFacts,
+    messages: &[Message],
+    server_certificate: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    let mut step = |n: usize, text: String| {
+        let _ = write!(out, "<h2>{n}. {}</h2>\n{text}\n", TITLES[n - 1]);
+    };
+    step(
+        1,
+        format!(
+            "<p>This server accepted a TCP connection from <code>{}</code>. Every arrow above travelled \
+             on it; the times count from that moment.</p>",
+            esc(&facts.peer)
+        ),
+    );
+    let hello_at = find(
+        messages,
+        Side::Client,
+        Kind::Handshake(HandshakeType::ClientHello),
+    )
+    .map(at)
+    .unwrap_or_default();
+    let offered = match tls.offered() {
+        Offered::Parsed(hello) => client_hello(&hello),
+        Offered::TooLarge { size } => format!("<p>{}</p>", esc(&super::facts::too_large(size))),
+        Offered::Unreadable => "<p>This server could not read the ClientHello.</p>".into(),
+    };
+    step(
+        2,
+        format!("<p>Your browser spoke first: {hello_at}.</p>\n{offered}"),
+    );
+    let sh_at = find(
+        messages,
+        Side::Server,
+        Kind::Handshake(HandshakeType::ServerHello),
+    )
+    .map(at)
+    .unwrap_or_default();
+    step(
+        3,
+        format!(
+            "<p>This server answered: {sh_at}. It chose {} with <code>{}</code>, and the key exchange \
+             <code>{}</code>.</p>",
+            esc(&tls.version),
+            esc(&tls.cipher_suite),
+            esc(&tls.group_name())
+        ),
+    );
+    let cert_at = find(
+        messages,
+        Side::Server,
+        Kind::Handshake(HandshakeType::Certificate),
+    )
+    .map(at)
+    .unwrap_or_else(|| "not sent on this connection (a resumed session)".into());
+    let who = server_certificate
+        .map(|s| format!("<p>It says: &ldquo;{}&rdquo;</p>", esc(s)))
+        .unwrap_or_default();
+    step(
+        4,
+        format!(
+            "<p>This server sent its certificate: {cert_at}.</p>\n{who}\n<p>Your browser believed it \
+             because it checked the signature against a CA in its own trust store.</p>"
+        ),
+    );
+    let tls12 = tls.wire.as_ref().is_some_and(|w| w.shape.tls12);
+    let kx = KeyExchange {
+        group: tls.key_exchange_group,
+        tls12,
+        post_quantum: tls.post_quantum,
+        // rustls offers only ephemeral key exchanges.
+        ephemeral: true,
+    };
+    let schedule = match (
+        tls.client_random(),
+        tls.wire.as_ref().and_then(|w| w.server_random()),
+    ) {
+        (Some(c), Some(s)) => format!(
+            "<p class=\"schedule\">{}</p>",
+            esc(&kx.key_schedule(&c, &s))
+        ),
+        _ => String::new(),
+    };
+    step(
+        5,
+        format!(
+            "<p>{}</p>\n<div class=\"contrast\"><p>{}</p></div>\n{schedule}",
+            esc(&kx.agreed()),
+            esc(&kx.contrast_with_rsa_transport())
+        ),
+    );
+    let count = |kind: Kind| messages.iter().filter(|m| m.kind == kind).count();
+    step(
+        6,
+        format!(
+            "<p>So far {} encrypted records of HTTP came from your browser and {} went back; the \
+             response that carries this page is being written now. Each is encrypted and \
+             authenticated with <code>{}</code>.</p>",
+            count(Kind::Request),
+            count(Kind::Response),
+            esc(&tls.cipher_suite)
+        ),
+    );
+    let clear: Vec<String> = messages
+        .iter()
+        .filter(|m| m.clear)
+        .map(|m| esc(&m.kind.name()))
+        .collect();
+    step(
+        7,
+        format!(
+            "<p>Someone on the path read the <span class=\"k-clear\">green</span> messages: {}. \
+             They saw the sizes and times of the <span class=\"k-enc\">violet</span> ones, and \
+             nothing of what they carried.</p>",
+            clear.join(", ")
+        ),
+    );
+    out
+}
+
+/// What the browser offered, and what a learner meets nowhere else: GREASE, the suites this
+/// server never picks, the post-quantum key share, ECH.
+fn client_hello(hello: &ClientHello) -> String {
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
+    let groups = list(
+        hello
+            .groups
+            .iter()
+            .filter(|g| !is_grease(u16::from(**g)))
+            .map(|g| format!("<code>{}</code>", esc(&g.iana_name())))
+            .collect(),
+    );
+    let shares = list(
+        hello
+            .key_shares
+            .iter()
+            .filter(|k| !is_grease(u16::from(k.group)))
+            .map(|k| {
+                let pq = if names::is_post_quantum(k.group) {
+                    " (post-quantum hybrid: an X25519 key and an ML-KEM-768 key side by side, \
+                     which is why this ClientHello is over a kilobyte)"
+                } else {
+                    ""
+                };
+                format!(
+                    "<code>{}</code> {} bytes{pq}",
+                    esc(&k.group.iana_name()),
+                    k.bytes
+                )
+            })
+            .collect(),
+    );
+    let mut out = format!(
+        "<ul><li>Server name (SNI): <code>{}</code>, in clear</li>\
+         <li>Protocols (ALPN): {}</li><li>Key-exchange groups: {groups}</li>\
+         <li>Key shares sent at once: {shares}</li></ul>\n",
+        esc(hello.sni.as_deref().unwrap_or("none")),
+        esc(&hello.alpn.join(", "))
+    );
+    let g = &hello.grease;
+    let greased = g.cipher_suites + g.groups + g.versions + g.extensions + g.key_shares.len();
+    if greased > 0 {
+        let _ = writeln!(
+            out,
+            "<p><strong>GREASE.</strong> {greased} of the values offered are random-looking reserved \
+             numbers (0x0a0a, 0x1a1a, ... 0xfafa): {} among the cipher suites, {} among the groups, {} \
+             among the versions, {} among the extensions{}. They mean nothing. Browsers send them so \
+             that a server that breaks on a value it does not know breaks today, not the day a real \
+             new value ships (RFC 8701). This server ignored them, as it must.</p>",
+            g.cipher_suites,
+            g.groups,
+            g.versions,
+            g.extensions,
+            if g.key_shares.is_empty() {
+                String::new()
+            } else {
+                format!(", and a {}-byte key share", g.key_shares[0])
+            }
+        );
+    }
+    let supported: Vec<rustls::CipherSuite> = rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES
+        .iter()
+        .map(|s| s.suite())
+        .collect();
+    let legacy: Vec<String> = hello
+        .cipher_suites
+        .iter()
+        .filter(|c| !is_grease(u16::from(**c)) && !supported.contains(c))
+        .map(|c| format!("<code>{}</code>", esc(&c.iana_name())))
+        .collect();
+    if !legacy.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p><strong>Legacy suites.</strong> Your browser also offered {} suites this server never \
+             picks: {}. They are there for old servers (CBC mode, or RSA key transport without forward \
+             secrecy); a modern server chooses an AEAD suite with an ephemeral key exchange.</p>",
+            legacy.len(),
+            legacy.join(", ")
+        );
+    }
+    if g.ech {
+        out.push_str(
+            "<p><strong>ECH.</strong> Your browser sent an encrypted_client_hello extension. This \
+             server publishes no ECH key, so it is ECH GREASE: random bytes shaped like a real \
+             encrypted ClientHello, so that real ECH does not stand out on the wire.</p>\n",
+        );
+    }
+    out
 }
