@@ -201,9 +201,19 @@ fn chromium_sees_its_own_handshake_drawn() {
     ] {
         assert!(svg.contains(needle), "no {needle} in {svg}");
     }
-    // "ClientHello · 1234 B": the record; the log counts the message (record less 5 bytes).
-    let after = &svg[svg.find("ClientHello · ").unwrap() + "ClientHello · ".len()..];
-    let record: usize = after.split(' ').next().unwrap().parse().unwrap();
+    // The ClientHello's name, then its record's size on the next line: "1917 B · ...". The
+    // log counts the message, the record less its 5-byte header.
+    let after = &svg[svg
+        .find("ClientHello</text>")
+        .unwrap_or_else(|| panic!("{svg}"))..];
+    let after = &after["ClientHello</text>".len()..];
+    let after = &after[after.find('>').unwrap() + 1..];
+    let record: usize = after
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no size after the ClientHello in {svg}"));
     let random = dom
         .split("class=\"random\">")
         .nth(1)
@@ -225,7 +235,10 @@ fn chromium_sees_its_own_handshake_drawn() {
         chromium(
             home.path(),
             &[
-                &format!("--window-size={width},1400"),
+                &format!(
+                    "--window-size={width},{}",
+                    if width > 1000 { 3000 } else { 6000 }
+                ),
                 &format!("--screenshot={}", shot.display()),
                 &url,
             ],

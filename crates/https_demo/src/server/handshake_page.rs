@@ -30,54 +30,76 @@ pub fn handshake_json(facts: &ConnectionFacts) -> serde_json::Value {
 }
 
 /// The sequence diagram: the client's line on the left, the server's on the right, one arrow
-/// per record (a flight packed in one record is one arrow), from the TCP accept down.
+/// per record (a flight packed in one record is one arrow), from the TCP accept down. Narrow
+/// (480 units) and with the words above each arrow, so that it stays legible at phone width.
 pub fn svg(messages: &[Message]) -> String {
-    const W: u32 = 640;
-    const ROW: u32 = 34;
-    let (left, right) = (70, W - 70);
+    const W: u32 = 480;
+    const LINE: u32 = 15;
+    let (left, right) = (30, W - 30);
+    let mid = W / 2;
     let arrows = sequence::by_record(messages);
-    let height = 60 + ROW * (arrows.len() as u32 + 1);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {height}\" role=\"img\" \
-         aria-label=\"Sequence diagram of this connection\" class=\"seq\">\
-         <text x=\"{left}\" y=\"20\" text-anchor=\"middle\" class=\"who\">Browser</text>\
-         <text x=\"{right}\" y=\"20\" text-anchor=\"middle\" class=\"who\">This server</text>\
-         <line x1=\"{left}\" y1=\"28\" x2=\"{left}\" y2=\"{height}\" class=\"life\"/>\
-         <line x1=\"{right}\" y1=\"28\" x2=\"{right}\" y2=\"{height}\" class=\"life\"/>\
-         <text x=\"{mid}\" y=\"50\" text-anchor=\"middle\" class=\"tcp\">TCP accept · 0.0 ms</text>",
-        mid = W / 2
-    );
-    for (n, group) in arrows.iter().enumerate() {
+    let mut rows = String::new();
+    let mut y = 58;
+    for group in &arrows {
         let m = &group[0];
         let names: Vec<String> = group.iter().map(|m| m.kind.name()).collect();
-        let y = 50 + ROW * (n as u32 + 1);
-        let (x1, x2) = match m.from {
-            Side::Client => (left, right - 6),
-            Side::Server => (right, left + 6),
-        };
+        // Two names a line: "EncryptedExtensions + Certificate +" fits the width.
+        let mut lines: Vec<String> = names.chunks(2).map(|pair| esc(&pair.join(" + "))).collect();
+        let last = lines.len() - 1;
+        for line in &mut lines[..last] {
+            line.push_str(" +");
+        }
+        lines.push(format!(
+            "{} B · {:.1} ms · {}",
+            m.bytes,
+            m.at_micros as f64 / 1000.0,
+            if m.clear { "readable" } else { "encrypted" }
+        ));
         let class = if m.clear { "clear" } else { "enc" };
-        // The arrowhead points along the arrow: back 8 px from its tip.
+        let _ = write!(rows, "<g class=\"{class}\">");
+        for (k, line) in lines.iter().enumerate() {
+            let bold = if k + 1 < lines.len() {
+                " class=\"name\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                rows,
+                "<text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\"{bold}>{line}</text>",
+                y + LINE * k as u32
+            );
+        }
+        let ay = y + LINE * (lines.len() as u32 - 1) + 6;
+        let (x1, x2) = match m.from {
+            Side::Client => (left, right - 1),
+            Side::Server => (right, left + 1),
+        };
+        // The arrowhead points along the arrow: back 8 units from its tip.
         let back = if m.from == Side::Client {
             x2 - 8
         } else {
             x2 + 8
         };
-        let head = format!("{x2},{y} {back},{} {back},{}", y - 5, y + 5);
         let _ = write!(
-            s,
-            "<g class=\"{class}\"><line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\"/>\
-             <polygon points=\"{head}\"/>\
-             <text x=\"{mid}\" y=\"{ty}\" text-anchor=\"middle\">{name} · {bytes} B · {ms:.1} ms · {word}</text></g>",
-            mid = W / 2,
-            ty = y - 6,
-            name = esc(&names.join(" + ")),
-            bytes = m.bytes,
-            ms = m.at_micros as f64 / 1000.0,
-            word = if m.clear { "readable" } else { "encrypted" },
+            rows,
+            "<line x1=\"{x1}\" y1=\"{ay}\" x2=\"{x2}\" y2=\"{ay}\"/>\
+             <polygon points=\"{x2},{ay} {back},{} {back},{}\"/></g>",
+            ay - 5,
+            ay + 5
         );
+        y = ay + 22;
     }
-    s.push_str("</svg>");
-    s
+    let height = y;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {height}\" role=\"img\" \
+         aria-label=\"Sequence diagram of this connection\" class=\"seq\">\
+         <text x=\"{left}\" y=\"16\" text-anchor=\"start\" class=\"who\">Browser</text>\
+         <text x=\"{right}\" y=\"16\" text-anchor=\"end\" class=\"who\">This server</text>\
+         <line x1=\"{left}\" y1=\"24\" x2=\"{left}\" y2=\"{height}\" class=\"life\"/>\
+         <line x1=\"{right}\" y1=\"24\" x2=\"{right}\" y2=\"{height}\" class=\"life\"/>\
+         <text x=\"{mid}\" y=\"38\" text-anchor=\"middle\" class=\"tcp\">TCP accept · 0.0 ms</text>\
+         {rows}</svg>"
+    )
 }
 
 pub fn handshake_html(facts: &ConnectionFacts, server_certificate: Option<&str>) -> String {
@@ -126,13 +148,13 @@ fn page(body: &str) -> String {
          @media (prefers-color-scheme: dark){{:root{{--fg:#ddd;--bg:#161616;--clear:#4cc27a;--enc:#b890f0;--line:#666}}}}\
          body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:var(--fg);background:var(--bg)}}\
          h1{{font-size:1.6rem}} figure{{margin:1rem 0}} a{{color:inherit}}\
-         .seq{{width:100%;height:auto;font:13px system-ui,sans-serif}}\
+         .seq{{width:100%;max-width:40rem;height:auto;font:13px system-ui,sans-serif}}\
          .seq .who{{font-weight:700;fill:var(--fg)}} .seq .tcp{{fill:var(--fg)}}\
          .seq .life{{stroke:var(--line);stroke-dasharray:4 3}}\
          .seq .clear line{{stroke:var(--clear);stroke-width:2}} .seq .clear polygon,.seq .clear text{{fill:var(--clear)}}\
          .seq .enc line{{stroke:var(--enc);stroke-width:2}} .seq .enc polygon,.seq .enc text{{fill:var(--enc)}}\
          .k-clear{{color:var(--clear);font-weight:600}} .k-enc{{color:var(--enc);font-weight:600}}\
-         .random,.schedule{{word-break:break-all}} .contrast{{border-left:4px solid var(--enc);padding-left:.8rem}} h2{{font-size:1.2rem;margin-top:1.6rem}} .warn{{color:#c33}}\
+         .random{{word-break:break-all}} .schedule{{overflow-wrap:anywhere}} .seq .name{{font-weight:600}} .contrast{{border-left:4px solid var(--enc);padding-left:.8rem}} h2{{font-size:1.2rem;margin-top:1.6rem}} .warn{{color:#c33}}\
          </style></head><body>\n{body}\n</body></html>\n"
     )
 }
@@ -142,10 +164,23 @@ fn find(messages: &[Message], from: Side, kind: Kind) -> Option<&Message> {
     messages.iter().find(|m| m.from == from && m.kind == kind)
 }
 
-fn at(m: &Message) -> String {
+fn at(m: &Message, all: &[Message]) -> String {
+    let with: Vec<String> = all
+        .iter()
+        .filter(|o| o.record == m.record && o.kind != m.kind)
+        .map(|o| o.kind.name())
+        .collect();
+    let record = if with.is_empty() {
+        format!("{} bytes on the wire", m.bytes)
+    } else {
+        format!(
+            "in one {}-byte record with {}",
+            m.bytes,
+            esc(&with.join(", "))
+        )
+    };
     format!(
-        "{} bytes on the wire at {:.1} ms, {}",
-        m.bytes,
+        "{record} at {:.1} ms, {}",
         m.at_micros as f64 / 1000.0,
         if m.clear {
             "<span class=\"k-clear\">readable by anyone on the path</span>"
@@ -179,7 +214,7 @@ fn steps(
         Side::Client,
         Kind::Handshake(HandshakeType::ClientHello),
     )
-    .map(at)
+    .map(|m| at(m, messages))
     .unwrap_or_default();
     let offered = match tls.offered() {
         Offered::Parsed(hello) => client_hello(&hello),
@@ -195,7 +230,7 @@ fn steps(
         Side::Server,
         Kind::Handshake(HandshakeType::ServerHello),
     )
-    .map(at)
+    .map(|m| at(m, messages))
     .unwrap_or_default();
     step(
         3,
@@ -212,7 +247,7 @@ fn steps(
         Side::Server,
         Kind::Handshake(HandshakeType::Certificate),
     )
-    .map(at)
+    .map(|m| at(m, messages))
     .unwrap_or_else(|| "not sent on this connection (a resumed session)".into());
     let who = server_certificate
         .map(|s| format!("<p>It says: &ldquo;{}&rdquo;</p>", esc(s)))
