@@ -128,6 +128,12 @@ fn the_html_page_draws_the_diagram_and_links_back() {
         .stdout,
     );
     assert!(home.contains("href=\"/handshake\""), "{home}");
+    // Who vouched: the certificate's sentence, naming the CA the browser trusts.
+    assert!(
+        home.contains("I am localhost") && home.contains("according to HTTPS Demo CA"),
+        "{home}"
+    );
+    assert!(home.contains("trust store"), "{home}");
 }
 
 fn chromium(home: &std::path::Path, args: &[&str]) -> std::process::Output {

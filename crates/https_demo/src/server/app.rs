@@ -100,7 +100,11 @@ impl App {
                 )
             }
             (&Method::GET | &Method::HEAD, "/") if accepts(req, "text/html") => {
-                html(pages::secret_html(&self.message, facts))
+                html(pages::with_voucher(
+                    pages::secret_html(&self.message, facts),
+                    facts,
+                    self.server_certificate.as_deref(),
+                ))
             }
             (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, self.message.to_string()),
             (&Method::GET | &Method::HEAD, "/connection") if accepts(req, "application/json") => {

@@ -49,6 +49,26 @@ pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
     )
 }
 
+/// The secret's page with who vouched for this server added at its end: the certificate's
+/// sentence, and why the browser believed it. Kept beside [`secret_html`] rather than in it, so
+/// that the page's other lines stay as they are.
+pub fn with_voucher(page: String, facts: &ConnectionFacts, sentence: Option<&str>) -> String {
+    let (Some(_), Some(sentence)) = (&facts.tls, sentence) else {
+        return page;
+    };
+    let vouched = format!(
+        "<h2>Who vouched for this server</h2>\n<p>Its certificate says: &ldquo;{}&rdquo;</p>\n\
+         <p>Your browser believed it because that CA is in its trust store: the CA's signature on the \
+         certificate checked out, and the server proved in the handshake that it holds the \
+         certificate's private key.</p>\n",
+        esc(sentence)
+    );
+    match page.rfind("\n</body>") {
+        Some(end) => format!("{}\n{vouched}{}", &page[..end], &page[end..]),
+        None => page,
+    }
+}
+
 pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>) -> String {
     let mut body = String::from("<h1>Your connection</h1>\n");
     let Some(tls) = &facts.tls else {
