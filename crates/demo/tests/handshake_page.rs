@@ -207,6 +207,15 @@ fn chromium_sees_its_own_handshake_drawn() {
     ] {
         assert!(svg.contains(needle), "no {needle} in {svg}");
     }
+    // What Chromium offers that a learner meets nowhere else, explained from its ClientHello.
+    for needle in [
+        "GREASE.",
+        "Legacy suites.",
+        "X25519MLKEM768",
+        "premaster secret",
+    ] {
+        assert!(dom.contains(needle), "no {needle} in {dom}");
+    }
     // The ClientHello's name, then its record's size on the next line: "1917 B · ...". The
     // log counts the message, the record less its 5-byte header.
     let after = &svg[svg

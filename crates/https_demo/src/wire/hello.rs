@@ -314,6 +314,14 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn grease_values_are_the_sixteen_reserved_ones() {
+        let all: Vec<u16> = (0..=u16::MAX).filter(|v| is_grease(*v)).collect();
+        assert_eq!(all.len(), 16);
+        assert_eq!((all[0], all[15]), (0x0a0a, 0xfafa));
+        assert!(!is_grease(0x0a1a) && !is_grease(0x1301));
+    }
+
     /// A real rustls exchange in memory: the client's first flight and the server's answer.
     fn handshake_bytes() -> (Vec<u8>, Vec<u8>) {
         let key = rcgen::KeyPair::generate().unwrap();

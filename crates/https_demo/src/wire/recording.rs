@@ -102,7 +102,8 @@ impl Wire {
             tls,
             sent: Flow::default(),
             received: Flow::default(),
-            records: Vec::new(),
+            // Filled to the bound at most: no room to spare for each of a server's connections.
+            records: Vec::with_capacity(max_records.min(64)),
             records_total: 0,
         })))
     }
