@@ -260,6 +260,18 @@ fn chromium_sees_its_own_handshake_drawn() {
         );
         assert!(shot.exists(), "no screenshot at {width} px");
     }
+    // And in dark mode (prefers-color-scheme: dark; Blink's setting 0 is dark).
+    let shot = shots.join("handshake-390-dark.png");
+    chromium(
+        home.path(),
+        &[
+            "--blink-settings=preferredColorScheme=0",
+            "--window-size=390,1400",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ],
+    );
+    assert!(shot.exists(), "no dark-mode screenshot");
 }
 
 fn demo_client(args: &[&str]) -> std::process::Output {
