@@ -24,6 +24,8 @@ fn page(title: &str, body: &str) -> String {
          th,td{{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #ddd}}\
          th{{width:14rem;font-weight:600}} code{{font-size:.9em}} .ok{{color:#176b2c}} .warn{{color:#a33}}\
          details{{margin:.5rem 0}} .secret{{font-size:2rem;font-weight:700}}\
+         :root{{color-scheme:light dark}} @media (prefers-color-scheme: dark){{body{{color:#ddd;background:#161616}}\
+         th,td{{border-color:#444}} .ok{{color:#4cc27a}} .warn{{color:#f07070}} a{{color:#9cf}}}}\
          </style></head><body>\n{body}\n</body></html>\n",
         title = esc(title)
     )
