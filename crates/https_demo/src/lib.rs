@@ -23,6 +23,7 @@ pub mod mitm;
 pub mod passphrase;
 pub mod pki;
 pub mod server;
+pub mod story;
 pub mod symmetric;
 pub mod tls;
 pub mod trust_store;

@@ -11,6 +11,7 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 pub const SECRET_MESSAGE: &str = "fluffy tail";
 
 use super::facts::ConnectionFacts;
+use super::handshake_page;
 use super::pages;
 
 #[derive(Clone)]
@@ -99,7 +100,11 @@ impl App {
                 )
             }
             (&Method::GET | &Method::HEAD, "/") if accepts(req, "text/html") => {
-                html(pages::secret_html(&self.message, facts))
+                html(pages::with_voucher(
+                    pages::secret_html(&self.message, facts),
+                    facts,
+                    self.server_certificate.as_deref(),
+                ))
             }
             (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, self.message.to_string()),
             (&Method::GET | &Method::HEAD, "/connection") if accepts(req, "application/json") => {
@@ -119,7 +124,20 @@ impl App {
                 facts,
                 self.server_certificate.as_deref(),
             )),
-            (_, "/" | "/connection") => {
+            (&Method::GET | &Method::HEAD, "/handshake") if accepts(req, "application/json") => {
+                let mut res = Response::new(Full::new(Bytes::from(
+                    serde_json::to_string_pretty(&handshake_page::handshake_json(facts))
+                        .unwrap_or_default(),
+                )));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                res
+            }
+            (&Method::GET | &Method::HEAD, "/handshake") => html(handshake_page::handshake_html(
+                facts,
+                self.server_certificate.as_deref(),
+            )),
+            (_, "/" | "/connection" | "/handshake") => {
                 let mut res = text(
                     StatusCode::METHOD_NOT_ALLOWED,
                     format!(

@@ -21,7 +21,7 @@ use tokio_util::io::InspectReader;
 
 use super::abort_log::{Abort, AbortLog};
 use super::capture;
-use super::facts::{ConnectionFacts, TlsFacts};
+use super::facts::{self, ConnectionFacts, Seen, TlsFacts};
 use super::linger::Lingering;
 use super::registry::{Counted, Registered};
 use super::sniff::{self, FirstBytes};
@@ -29,6 +29,7 @@ use super::tls_io::FlushAfterRead;
 use super::tuning::{self, BoxError};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
+use crate::wire::recording::Wire;
 
 pub struct Context {
     pub transport: Transport,
@@ -69,6 +70,9 @@ pub async fn handle(
         Transport::Tls(config) => config.clone(),
     };
     let local = stream.local_addr().ok();
+    // The server's own side of the handshake, for /handshake: record headers, and only the
+    // first bytes each way (the hellos' randoms).
+    let wire = Wire::tls(facts::HELLO_HEAD, facts::RECORDS_KEPT);
     let limit = ctx.limits.handshake_timeout;
     // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
     // handshake, is bounded; so is waiting for a first byte that never comes.
@@ -96,7 +100,7 @@ pub async fn handle(
                 return None;
             }
         }
-        let (stream, captured) = capture::capture(Lingering::new(stream));
+        let (stream, captured) = capture::capture(wire.wrap(Lingering::new(stream)));
         match TlsAcceptor::from(config).accept(stream).await {
             Ok(tls) => Some((tuning::boxed_stream(tls), captured.take())),
             Err(e) => {
@@ -129,7 +133,8 @@ pub async fn handle(
     // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
-    let facts = TlsFacts::new(conn, client_hello_bytes);
+    let mut facts = TlsFacts::new(conn, client_hello_bytes);
+    facts.wire = Some(Seen::new(wire, conn));
     tracing::info!(
         %peer,
         sni = facts.sni.as_deref().unwrap_or("-"),
@@ -138,6 +143,7 @@ pub async fn handle(
         group = facts.group_name().as_str(),
         alpn = facts.alpn.as_deref().unwrap_or("-"),
         client_random = facts.client_random().as_deref().unwrap_or("-"),
+        client_hello_bytes = facts.client_hello_bytes().unwrap_or(0),
         "TLS connection"
     );
     let facts = ConnectionFacts {

@@ -6,6 +6,9 @@ use serde::{Serialize, Serializer};
 
 use super::capture;
 
+use crate::story::sequence::{self, Message, Shape, Side, Tickets};
+use crate::wire::recording::Wire;
+
 use crate::wire::hello::{self, ClientHello};
 use crate::wire::iana::{self as names, Iana, NamedGroup};
 
@@ -34,6 +37,58 @@ pub struct TlsFacts {
     /// every open connection.
     #[serde(flatten, serialize_with = "offered_fields")]
     pub client_hello: Box<[u8]>,
+    /// The records the server sent and received, for /handshake; dropped with the connection.
+    #[serde(skip)]
+    pub wire: Option<Seen>,
+}
+
+/// How many records the server notes per connection: the handshake flights (about 12 in
+/// TLS 1.3), then the first requests and responses. Each is some 40 bytes; nothing past these
+/// is kept, so an idle keep-alive connection carries under 1 KB more.
+pub const RECORDS_KEPT: usize = 20;
+
+/// The bytes kept each way: up to the hello's random (5-byte record header, 4-byte handshake
+/// header, 2-byte version, 32-byte random), for the key schedule's sentence.
+pub const HELLO_HEAD: usize = 43;
+
+/// The server's own recording of one connection, with what it needs to name the messages.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub wire: Wire,
+    pub shape: Shape,
+    /// Bytes sent when the handshake finished: the session tickets went out before.
+    pub handshake_end_sent: u64,
+}
+
+impl Seen {
+    pub fn new(wire: Wire, conn: &rustls::ServerConnection) -> Seen {
+        let handshake_end_sent = wire.totals().0;
+        Seen {
+            wire,
+            shape: Shape {
+                tls12: conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2),
+                resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            },
+            handshake_end_sent,
+        }
+    }
+
+    /// The ServerHello's random in hex, from the first bytes the server sent.
+    pub fn server_random(&self) -> Option<String> {
+        let b = self.wire.snapshot().sent;
+        let random = b.get(11..43).filter(|_| b[0] == 0x16 && b[5] == 2)?;
+        Some(random.iter().map(|x| format!("{x:02x}")).collect())
+    }
+
+    /// The connection's messages so far, named.
+    pub fn messages(&self) -> Vec<Message> {
+        sequence::messages(
+            &self.wire.snapshot().records,
+            Side::Server,
+            self.shape,
+            Tickets::SentBefore(self.handshake_end_sent),
+        )
+    }
 }
 
 fn group_or_dash<S: Serializer>(group: &Option<NamedGroup>, s: S) -> Result<S::Ok, S::Error> {
@@ -46,7 +101,7 @@ fn group_name(group: Option<NamedGroup>) -> String {
 
 /// What the client offered, as far as the server can tell.
 pub enum Offered {
-    Parsed(ClientHello),
+    Parsed(Box<ClientHello>),
     /// Larger than the server keeps: only its size is known.
     TooLarge {
         size: usize,
@@ -90,7 +145,7 @@ fn client_hello_size(b: &[u8]) -> Option<usize> {
 
 fn offered(bytes: &[u8]) -> Offered {
     match (hello::parse_client_hello(bytes), client_hello_size(bytes)) {
-        (Ok(hello), _) => Offered::Parsed(hello),
+        (Ok(hello), _) => Offered::Parsed(Box::new(hello)),
         // A record header (5 bytes) for every 16 KB, at least one: more than was kept.
         (Err(_), Some(size)) if size + 5 > bytes.len() && bytes.len() >= capture::LIMIT => {
             Offered::TooLarge { size }
@@ -103,6 +158,11 @@ impl TlsFacts {
     /// The key-exchange group's name, for the log line and the page.
     pub fn group_name(&self) -> String {
         group_name(self.key_exchange_group)
+    }
+
+    /// The ClientHello's size with its handshake header, as its header declares it.
+    pub fn client_hello_bytes(&self) -> Option<usize> {
+        client_hello_size(&self.client_hello)
     }
 
     /// What the client offered in its ClientHello.
@@ -138,6 +198,7 @@ impl TlsFacts {
             sni: conn.server_name().map(str::to_string),
             client_certificate_presented: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
             client_hello: client_hello.into_boxed_slice(),
+            wire: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod app;
 pub mod capture;
 pub mod connection;
 pub mod facts;
+pub mod handshake_page;
 pub mod linger;
 pub mod listen;
 pub mod pages;

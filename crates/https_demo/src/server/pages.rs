@@ -24,6 +24,8 @@ fn page(title: &str, body: &str) -> String {
          th,td{{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #ddd}}\
          th{{width:14rem;font-weight:600}} code{{font-size:.9em}} .ok{{color:#176b2c}} .warn{{color:#a33}}\
          details{{margin:.5rem 0}} .secret{{font-size:2rem;font-weight:700}}\
+         :root{{color-scheme:light dark}} @media (prefers-color-scheme: dark){{body{{color:#ddd;background:#161616}}\
+         th,td{{border-color:#444}} .ok{{color:#4cc27a}} .warn{{color:#f07070}} a{{color:#9cf}}}}\
          </style></head><body>\n{body}\n</body></html>\n",
         title = esc(title)
     )
@@ -42,10 +44,31 @@ pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
         "The secret message",
         &format!(
             "<h1>The secret message</h1>\n<p class=\"secret\">{}</p>\n{how}\n\
-             <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>",
+             <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>\n\
+             <p><a href=\"/handshake\">See your handshake, drawn from this connection</a></p>",
             esc(message)
         ),
     )
+}
+
+/// The secret's page with who vouched for this server added at its end: the certificate's
+/// sentence, and why the browser believed it. Kept beside [`secret_html`] rather than in it, so
+/// that the page's other lines stay as they are.
+pub fn with_voucher(page: String, facts: &ConnectionFacts, sentence: Option<&str>) -> String {
+    let (Some(_), Some(sentence)) = (&facts.tls, sentence) else {
+        return page;
+    };
+    let vouched = format!(
+        "<h2>Who vouched for this server</h2>\n<p>Its certificate says: &ldquo;{}&rdquo;</p>\n\
+         <p>Your browser believed it because that CA is in its trust store: the CA's signature on the \
+         certificate checked out, and the server proved in the handshake that it holds the \
+         certificate's private key.</p>\n",
+        esc(sentence)
+    );
+    match page.rfind("\n</body>") {
+        Some(end) => format!("{}\n{vouched}{}", &page[..end], &page[end..]),
+        None => page,
+    }
 }
 
 pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>) -> String {
@@ -169,5 +192,9 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
         body.push_str("</table>\n");
     }
     body.push_str("<p>Ask for this page with <code>Accept: application/json</code> to get the same facts as JSON.</p>");
+    body.push_str(
+        "\n<p><a href=\"/handshake\">See your handshake, drawn from this connection</a> · \
+         <a href=\"/\">The secret message</a></p>",
+    );
     page("Your connection", &body)
 }

@@ -29,6 +29,46 @@ pub struct ClientHello {
     pub alpn: Vec<String>,
     /// Also the key log's identifier of this connection.
     pub random: Random,
+    /// The values offered only to keep servers honest (GREASE), and ECH.
+    pub grease: Grease,
+}
+
+/// What a ClientHello offers that asks nothing of the server. GREASE (RFC 8701): reserved
+/// values like 0x0a0a, 0x1a1a, ..., 0xfafa, sprinkled among the real suites, groups, versions
+/// and extensions, so that a server that chokes on a value it does not know fails now, in
+/// testing, not the day a real new value ships. A server must ignore them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Grease {
+    pub cipher_suites: usize,
+    pub groups: usize,
+    pub versions: usize,
+    pub extensions: usize,
+    /// GREASE key shares and their sizes.
+    pub key_shares: Vec<usize>,
+    /// The encrypted_client_hello extension (0xfe0d) was sent. Without an ECH key published
+    /// for this server (in its DNS HTTPS record), a browser sends a GREASE one: random bytes
+    /// shaped like ECH, so that real ECH does not stand out on the wire.
+    pub ech: bool,
+}
+
+/// Whether a 16-bit code point is a GREASE value (RFC 8701: 0x?a?a with both bytes equal).
+pub fn is_grease(value: u16) -> bool {
+    value & 0x0f0f == 0x0a0a && value >> 8 == value & 0xff
+}
+
+/// encrypted_client_hello's extension type (draft-ietf-tls-esni, as browsers send it).
+const ECH_EXTENSION: u16 = 0xfe0d;
+
+/// The extension types in a ClientHello's extensions block, in order.
+fn extension_types(mut raw: &[u8]) -> Vec<u16> {
+    let mut types = Vec::new();
+    while raw.len() >= 4 {
+        let kind = u16::from_be_bytes([raw[0], raw[1]]);
+        let len = u16::from_be_bytes([raw[2], raw[3]]) as usize;
+        types.push(kind);
+        raw = raw.get(4 + len..).unwrap_or_default();
+    }
+    types
 }
 
 /// One key share a ClientHello carried: the group, and the size of the public key.
@@ -183,14 +223,20 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
         ..Default::default()
     };
     let raw = ch.ext.unwrap_or_default();
+    let types = extension_types(raw);
+    hello.grease.extensions = types.iter().filter(|t| is_grease(**t)).count();
+    hello.grease.ech = types.contains(&ECH_EXTENSION);
+    hello.grease.cipher_suites = ch.ciphers.iter().filter(|c| is_grease(c.0)).count();
     let (_, extensions) = tls_parser::parse_tls_client_hello_extensions(raw)
         .map_err(|e| format!("damaged ClientHello extensions: {}", parse_error(&e, raw)))?;
     for ext in extensions {
         match ext {
             TlsExtension::SupportedVersions(v) => {
+                hello.grease.versions = v.iter().filter(|v| is_grease(v.0)).count();
                 hello.versions = v.iter().map(|v| ProtocolVersion::from(v.0)).collect()
             }
             TlsExtension::EllipticCurves(groups) => {
+                hello.grease.groups = groups.iter().filter(|g| is_grease(g.0)).count();
                 hello.groups = groups.iter().map(|g| NamedGroup::from(g.0)).collect()
             }
             TlsExtension::SignatureAlgorithms(algs) => {
@@ -209,7 +255,13 @@ pub fn parse_client_hello(wire: &[u8]) -> Result<ClientHello, String> {
                     .collect()
             }
             TlsExtension::KeyShare(data) if data.len() >= 2 => {
-                hello.key_shares = key_share_entries(&data[2..])
+                let entries = key_share_entries(&data[2..]);
+                hello.grease.key_shares = entries
+                    .iter()
+                    .filter(|(g, _)| is_grease(*g))
+                    .map(|(_, bytes)| *bytes)
+                    .collect();
+                hello.key_shares = entries
                     .into_iter()
                     .map(|(g, bytes)| KeyShare {
                         group: NamedGroup::from(g),
@@ -261,6 +313,14 @@ mod tests {
     use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
     use super::*;
+
+    #[test]
+    fn grease_values_are_the_sixteen_reserved_ones() {
+        let all: Vec<u16> = (0..=u16::MAX).filter(|v| is_grease(*v)).collect();
+        assert_eq!(all.len(), 16);
+        assert_eq!((all[0], all[15]), (0x0a0a, 0xfafa));
+        assert!(!is_grease(0x0a1a) && !is_grease(0x1301));
+    }
 
     /// A real rustls exchange in memory: the client's first flight and the server's answer.
     fn handshake_bytes() -> (Vec<u8>, Vec<u8>) {

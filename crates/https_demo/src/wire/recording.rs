@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::io::{InspectReader, InspectWriter};
 
-use super::iana::ContentType;
+use super::iana::{ContentType, HandshakeType};
 
 /// Which way bytes went, seen from the side that records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +33,10 @@ pub struct Record {
     pub content_type: ContentType,
     /// Header and payload.
     pub bytes: usize,
+    /// For a handshake record, the type of the message it starts with (its first payload
+    /// byte): readable only while the handshake is in clear.
+    #[serde(skip)]
+    pub first_handshake: Option<HandshakeType>,
 }
 
 /// A shared handle on the recording: the wrapper writes it, the story reads it.
@@ -61,6 +65,8 @@ struct Flow {
     header_at: Option<Duration>,
     /// Payload bytes still to come of the current record.
     remaining: usize,
+    /// The kept handshake record whose first payload byte (its message type) is still to come.
+    type_of: Option<usize>,
 }
 
 /// Everything recorded, copied out.
@@ -94,7 +100,8 @@ impl Wire {
             tls,
             sent: Flow::default(),
             received: Flow::default(),
-            records: Vec::new(),
+            // Filled to the bound at most: no room to spare for each of a server's connections.
+            records: Vec::with_capacity(max_records.min(64)),
             records_total: 0,
         })))
     }
@@ -159,6 +166,9 @@ impl Wire {
         let mut rest = data;
         while !rest.is_empty() {
             if flow.remaining > 0 {
+                if let Some(i) = flow.type_of.take() {
+                    log.records[i].first_handshake = Some(HandshakeType::from(rest[0]));
+                }
                 let skip = flow.remaining.min(rest.len());
                 flow.remaining -= skip;
                 rest = &rest[skip..];
@@ -179,12 +189,17 @@ impl Wire {
                 flow.remaining = length;
                 log.records_total += 1;
                 if log.records.len() < log.max_records {
+                    let kind = ContentType::from(flow.header[0]);
+                    if kind == ContentType::Handshake && length > 0 {
+                        flow.type_of = Some(log.records.len());
+                    }
                     log.records.push(Record {
                         way,
                         at_micros: flow.header_at.unwrap_or(at).as_micros() as u64,
                         offset: at_offset - 5,
                         content_type: ContentType::from(flow.header[0]),
                         bytes: 5 + length,
+                        first_handshake: None,
                     });
                 }
             }
@@ -223,6 +238,12 @@ mod tests {
             found,
             [(ContentType::Handshake, 0, 8), (ContentType::Alert, 8, 6)]
         );
+        // The handshake record's first payload byte came in a later read than its header.
+        assert_eq!(
+            snap.records[0].first_handshake,
+            Some(HandshakeType::from(1))
+        );
+        assert_eq!(snap.records[1].first_handshake, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`eavesdropper`]: what the path saw, from the recorded bytes.
 //! - [`story`]: the facts, serialisable: `--json` prints them as they are.
 //! - [`render`]: the facts in plain words.
+//! - [`tickets`]: counts the server's session tickets, to name the record that carried them.
 
 pub mod checks;
 pub mod eavesdropper;
@@ -17,6 +18,7 @@ pub mod http;
 pub mod render;
 pub mod run;
 pub mod story;
+pub mod tickets;
 
 pub use render::render;
 pub use run::tell;

@@ -7,15 +7,7 @@ use crate::wire::iana::{self, ContentType, Iana};
 
 const WIDTH: usize = 100;
 
-const TITLES: [&str; 7] = [
-    "TCP connection",
-    "ClientHello",
-    "ServerHello",
-    "Certificate",
-    "Keys",
-    "Encrypted request and response",
-    "What an eavesdropper saw",
-];
+use crate::story::words::{KeyExchange, TITLES};
 
 pub fn render(story: &Story) -> String {
     let mut out = String::new();
@@ -24,6 +16,10 @@ pub fn render(story: &Story) -> String {
         "The story of one HTTPS connection to {}, from the bytes that crossed the wire.\n",
         story.url
     );
+    if !story.messages.is_empty() {
+        out.push_str(&crate::story::sequence::text_diagram(&story.messages));
+        out.push('\n');
+    }
     let failed_at = story.failure.as_ref().map(|f| f.step);
     for step in 1..=7u8 {
         let told = match step {
@@ -247,49 +243,22 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
 }
 
 fn keys(k: &Keys, story: &Story) -> String {
-    let group = k
-        .group
-        .map(Iana::iana_name)
-        .unwrap_or_else(|| "key-exchange".into());
-    let mut text = if story.is_tls12() {
-        format!(
-            "Each side made a fresh {group} key pair and sent only its public half. From the two, each side \
-             computed the same shared secret, and from it and the two randoms the master secret and the \
-             session keys."
-        )
-    } else if k.post_quantum {
-        format!(
-            "The client made a fresh {group} key pair and sent its public half; the server answered with \
-             its own fresh public half and an ML-KEM ciphertext that only the client's private key opens. \
-             From these, each side computed the same shared secret, and from it and the handshake so far \
-             (which holds both randoms) the session keys."
-        )
-    } else {
-        format!(
-            "Each side made a fresh {group} key pair and sent only its public half. From the two, each side \
-             computed the same shared secret, and from it and the handshake so far (which holds both randoms) \
-             the session keys."
-        )
+    let kx = KeyExchange {
+        group: k.group,
+        tls12: story.is_tls12(),
+        post_quantum: k.post_quantum,
+        ephemeral: k.ephemeral,
     };
-    text.push_str(
-        " The keys never crossed the wire: an eavesdropper has both public halves and both randoms, and \
-         still cannot compute them.",
-    );
-    if k.ephemeral {
-        text.push_str(
-            " The key pairs were made for this connection only and are gone now (forward secrecy): even \
-             the server's private key, stolen later, would not decrypt a recording of it.",
-        );
-    } else {
-        text.push_str(" This key exchange is not ephemeral: it gives no forward secrecy.");
-    }
-    if k.post_quantum {
-        text.push_str(
-            " The exchange is post-quantum: a recording kept for a future quantum computer stays secret.",
-        );
-    }
+    let text = kx.agreed();
     let mut out = String::from("5. Keys: agreed by both sides, never sent.\n");
     out.push_str(&wrap(&text, "   "));
+    out.push_str(&wrap(&kx.contrast_with_rsa_transport(), "   "));
+    if let (Some(c), Some(s)) = (&story.client_hello, &story.server_hello) {
+        out.push_str(&wrap(
+            &kx.key_schedule(&c.hello.random.to_string(), &s.hello.random.to_string()),
+            "   ",
+        ));
+    }
     if !k.secrets.is_empty() {
         let secrets: Vec<String> = k
             .secrets

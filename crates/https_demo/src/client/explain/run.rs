@@ -3,6 +3,7 @@
 //! stream. reqwest would make an equivalent connection, but shows none of its bytes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -16,11 +17,13 @@ use tokio_rustls::client::TlsStream;
 
 use super::http::{self, Fetch};
 use super::story::*;
+use super::tickets::TicketCounter;
 use super::{checks, eavesdropper};
 use crate::client::diagnose::{self, FailureContext};
 use crate::client::fetch::{MAX_BODY, Request, printable, truncate};
 use crate::client::target::Target;
 use crate::pki::validity;
+use crate::story::sequence::{self, Shape, Side, Tickets};
 use crate::tls::client::{self as trust, Observed};
 use crate::tls::trust::TrustedCas;
 use crate::wire::flight::{self, ClearMessage};
@@ -70,6 +73,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
             exchange: None,
             eavesdropper: None,
             failure: None,
+            messages: Vec::new(),
         },
         target,
         cas,
@@ -79,6 +83,8 @@ pub async fn tell(req: &Request) -> Result<Story> {
         wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
         handshake_end: (0, 0),
         presented: Vec::new(),
+        tickets: TicketCounter::new(),
+        resumed: false,
     };
     run.go(server_name).await;
     Ok(run.story)
@@ -96,6 +102,9 @@ struct Run {
     handshake_end: (u64, u64),
     /// The chain the server presented, as the witness saw it.
     presented: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// The session tickets the server sent.
+    tickets: Arc<TicketCounter>,
+    resumed: bool,
 }
 
 /// The story stopped; the failure is in it.
@@ -116,6 +125,22 @@ impl Run {
             Ok::<(), Stop>(())
         }
         .await;
+        // Also when the story stopped: the diagram shows how far the connection went.
+        self.name_messages();
+    }
+
+    /// The sequence diagram's list, from every record recorded.
+    fn name_messages(&mut self) {
+        let shape = Shape {
+            tls12: self.story.is_tls12(),
+            resumed: self.resumed,
+        };
+        self.story.messages = sequence::messages(
+            &self.wire.snapshot().records,
+            Side::Client,
+            shape,
+            Tickets::Received(self.tickets.tickets()),
+        );
     }
 
     fn context(&self, connected: bool) -> FailureContext<'_> {
@@ -199,7 +224,9 @@ impl Run {
         tcp: TcpStream,
         server_name: ServerName<'static>,
     ) -> Result<TlsStream<crate::wire::recording::Recorded<TcpStream>>, Stop> {
-        let connector = TlsConnector::from(self.observed.config.clone());
+        let mut config = (*self.observed.config).clone();
+        config.resumption = rustls::client::Resumption::store(self.tickets.clone());
+        let connector = TlsConnector::from(Arc::new(config));
         let result = timeout_at(
             self.deadline,
             connector.connect(server_name, self.wire.wrap(tcp)),
@@ -208,6 +235,8 @@ impl Run {
         self.handshake_end = self.wire.totals();
         match result {
             Ok(Ok(tls)) => {
+                self.resumed =
+                    tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
                 self.tell_handshake(Some(tls.get_ref().1));
                 Ok(tls)
             }

@@ -25,6 +25,9 @@ pub struct Story {
     pub eavesdropper: Option<Eavesdropper>,
     /// The step where the story stopped, and why. `None` when the secret was fetched.
     pub failure: Option<Failure>,
+    /// Every record of the connection, named: the sequence diagram (the server's /handshake
+    /// draws the same list from its side).
+    pub messages: Vec<crate::story::sequence::Message>,
 }
 
 impl Story {
