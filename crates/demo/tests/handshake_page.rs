@@ -3,6 +3,7 @@
 
 mod support;
 
+use support::browser::{chromium, trust_in_nss};
 use support::*;
 
 fn json_of(value: &str) -> serde_json::Value {
@@ -136,22 +137,6 @@ fn the_html_page_draws_the_diagram_and_links_back() {
     assert!(home.contains("trust store"), "{home}");
 }
 
-fn chromium(home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = std::process::Command::new("chromium");
-    cmd.env("HOME", home).args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", home.join("profile").display()),
-    ]);
-    run_bounded(cmd.args(args), std::time::Duration::from_secs(90))
-}
-
 /// Chromium, trusting the demo CA through its NSS database, loads /handshake: the DOM holds the
 /// diagram, and the ClientHello's size on it is the one the server logged for that connection.
 /// Screenshots at 1280 and 390 px wide go to $HANDSHAKE_SHOTS when set (to look at them).
@@ -159,36 +144,7 @@ fn chromium(home: &std::path::Path, args: &[&str]) -> std::process::Output {
 fn chromium_sees_its_own_handshake_drawn() {
     let server = Server::start(&[]);
     let home = tempfile::tempdir().unwrap();
-    let db = home.path().join(".pki/nssdb");
-    std::fs::create_dir_all(&db).unwrap();
-    let db_arg = format!("sql:{}", db.display());
-    let ca = ca_file();
-    for args in [
-        vec!["-d", &db_arg, "-N", "--empty-password"],
-        vec![
-            "-d",
-            &db_arg,
-            "-A",
-            "-t",
-            "C,,",
-            "-n",
-            "HTTPS Demo CA",
-            "-i",
-            ca.to_str().unwrap(),
-        ],
-    ] {
-        let out = run_bounded(
-            std::process::Command::new("certutil")
-                .env("HOME", home.path())
-                .args(&args),
-            std::time::Duration::from_secs(20),
-        );
-        assert!(
-            out.status.success(),
-            "certutil {args:?}: {}",
-            text(&out.stderr)
-        );
-    }
+    trust_in_nss(home.path(), &ca_file(), "HTTPS Demo CA");
     let url = server.url("/handshake");
     let dom = text(&chromium(home.path(), &["--dump-dom", &url]).stdout);
     assert!(
