@@ -164,3 +164,314 @@ fn client_cert_refuses_in_words_and_writes_nothing() {
     client_cert(d, "--name alice --no-passphrase").ok();
     client_cert(d, "--name alice --no-passphrase").fails_with(&["alice", "--force"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// demo_server --client-ca: who gets in, seen from curl, Python and openssl s_client.
+
+/// Visitors' certificates: alice's from the CA the server trusts for visitors, and a stranger's
+/// (also named alice) from another CA. Keys unencrypted, except `alice_enc_key.pem`.
+struct Visitors {
+    dir: TempDir,
+}
+
+impl Visitors {
+    fn new() -> Visitors {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        write(d, "pass", format!("{PASS}\n"));
+        for (sub, cn) in [("ours", "Visitors CA"), ("stranger", "Stranger CA")] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+            demo_pki(&d.join(sub), ["ca", "--no-passphrase", "--cn", cn]).ok();
+            client_cert(&d.join(sub), "--name alice --no-passphrase").ok();
+        }
+        client_cert(
+            &d.join("ours"),
+            "--name bob --passphrase-file ../pass --p12",
+        )
+        .ok();
+        Visitors { dir }
+    }
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+    fn client_ca(&self) -> String {
+        self.path("ours/ca_public_key.pem")
+    }
+    fn server(&self, mode: &str) -> Server {
+        Server::start(&["--client-ca", &self.client_ca(), "--client-auth", mode])
+    }
+}
+
+const TLS_VERSIONS: [(&str, &str); 2] = [("--tls-max", "1.2"), ("--tlsv1.3", "")];
+
+fn curl_tls(
+    server: &Server,
+    cert: Option<(&str, &str)>,
+    version: (&str, &str),
+) -> std::process::Output {
+    let ca = ca_file().display().to_string();
+    let url = server.url("/");
+    let mut args = vec!["--cacert", ca.as_str(), version.0];
+    if !version.1.is_empty() {
+        args.push(version.1);
+    }
+    args.push(&url);
+    if let Some((c, k)) = cert {
+        args.extend(["--cert", c, "--key", k]);
+    }
+    curl(&args)
+}
+
+#[test]
+fn required_lets_alice_in_by_name_and_refuses_no_certificate_and_a_strangers_over_tls12_and_13() {
+    let v = Visitors::new();
+    let server = v.server("required");
+    let (alice, alice_key) = (v.path("ours/alice.pem"), v.path("ours/alice_key.pem"));
+    let (stranger, stranger_key) = (
+        v.path("stranger/alice.pem"),
+        v.path("stranger/alice_key.pem"),
+    );
+    for version in TLS_VERSIONS {
+        let ok = curl_tls(&server, Some((&alice, &alice_key)), version);
+        let body = text(&ok.stdout);
+        assert!(ok.status.success(), "{version:?}: {}", text(&ok.stderr));
+        assert!(
+            body.starts_with("Hello, alice: your certificate from Visitors CA says \"From "),
+            "{body}"
+        );
+        assert!(
+            body.contains("I am alice according to Visitors CA."),
+            "{body}"
+        );
+        assert!(body.contains(SECRET), "{body}");
+
+        let none = curl_tls(&server, None, version);
+        assert!(
+            !none.status.success(),
+            "{version:?}: no certificate got in: {}",
+            text(&none.stdout)
+        );
+        assert!(!text(&none.stdout).contains(SECRET));
+        let strange = curl_tls(&server, Some((&stranger, &stranger_key)), version);
+        assert!(
+            !strange.status.success(),
+            "{version:?}: a stranger's certificate got in"
+        );
+        assert!(!text(&strange.stdout).contains(SECRET));
+    }
+    assert!(
+        server.wait_for_log("client_cert=\"CN=alice\""),
+        "{}",
+        server.logs()
+    );
+    // An encrypted key, its passphrase given to curl.
+    let ca = ca_file().display().to_string();
+    let (bob, bob_key) = (v.path("ours/bob.pem"), v.path("ours/bob_key.pem"));
+    let url = server.url("/");
+    let out = curl(&[
+        "--cacert", &ca, "--cert", &bob, "--key", &bob_key, "--pass", PASS, &url,
+    ]);
+    assert!(
+        text(&out.stdout).starts_with("Hello, bob:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn optional_serves_everyone_and_greets_only_the_certified() {
+    let v = Visitors::new();
+    let server = v.server("optional");
+    let (alice, alice_key) = (v.path("ours/alice.pem"), v.path("ours/alice_key.pem"));
+    for version in TLS_VERSIONS {
+        let none = curl_tls(&server, None, version);
+        assert_eq!(
+            text(&none.stdout),
+            SECRET,
+            "{version:?}: {}",
+            text(&none.stderr)
+        );
+        let ok = curl_tls(&server, Some((&alice, &alice_key)), version);
+        assert!(
+            text(&ok.stdout).starts_with("Hello, alice:"),
+            "{}",
+            text(&ok.stderr)
+        );
+        // Optional is not "anything goes": a certificate offered is judged.
+        let strange = curl_tls(
+            &server,
+            Some((
+                &v.path("stranger/alice.pem"),
+                &v.path("stranger/alice_key.pem"),
+            )),
+            version,
+        );
+        assert!(
+            !strange.status.success(),
+            "{version:?}: a stranger's certificate got in"
+        );
+    }
+    let ca = ca_file().display().to_string();
+    let url = server.url("/connection");
+    let page = curl(&["--cacert", &ca, &url]);
+    assert!(
+        text(&page.stdout).contains("this server asks for one, and lets you in without"),
+        "{}",
+        text(&page.stdout)
+    );
+    let json = curl(&[
+        "--cacert",
+        &ca,
+        "-H",
+        "Accept: application/json",
+        "--cert",
+        &alice,
+        "--key",
+        &alice_key,
+        &url,
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let tls = &json["connection"]["tls"];
+    assert_eq!(tls["client_auth"], "optional");
+    assert_eq!(tls["client_certificate"]["name"], "alice");
+    assert_eq!(tls["client_certificate"]["verified_by_server"], true);
+    assert!(
+        tls["client_certificate"]["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("I am alice according to Visitors CA.")
+    );
+    let html = curl(&[
+        "--cacert",
+        &ca,
+        "-H",
+        "Accept: text/html",
+        "--cert",
+        &alice,
+        "--key",
+        &alice_key,
+        &url,
+    ]);
+    assert!(
+        text(&html.stdout).contains("presented, and verified by this server"),
+        "{}",
+        text(&html.stdout)
+    );
+}
+
+/// Python's requests with `cert=(crt, key)`: the status and body, or the exception's class.
+fn python_get(url: &str, cert: Option<(&str, &str)>) -> String {
+    let program = r#"
+import sys, requests
+url, ca = sys.argv[1], sys.argv[2]
+cert = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else None
+try:
+    r = requests.get(url, verify=ca, cert=cert, timeout=10)
+    print(r.status_code, r.text)
+except requests.exceptions.RequestException as e:
+    print("refused", type(e).__name__, e)
+"#;
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", program, url, &ca_file().display().to_string()]);
+    if let Some((c, k)) = cert {
+        cmd.args([c, k]);
+    }
+    run(cmd).ok().stdout
+}
+
+#[test]
+fn python_requests_with_a_client_certificate() {
+    let v = Visitors::new();
+    let server = v.server("required");
+    let url = server.url("/");
+    let ok = python_get(
+        &url,
+        Some((&v.path("ours/alice.pem"), &v.path("ours/alice_key.pem"))),
+    );
+    assert!(ok.starts_with("200 Hello, alice:"), "{ok}");
+    let none = python_get(&url, None);
+    assert!(none.starts_with("refused"), "{none}");
+    let strange = python_get(
+        &url,
+        Some((
+            &v.path("stranger/alice.pem"),
+            &v.path("stranger/alice_key.pem"),
+        )),
+    );
+    assert!(strange.starts_with("refused"), "{strange}");
+}
+
+/// `openssl s_client -cert -key` sending one request; all it printed.
+fn s_client(dir: &Path, port: u16, cert: Option<(&str, &str)>, tls: &str) -> Run {
+    write(
+        dir,
+        "request",
+        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let mut line = format!(
+        "openssl s_client -connect 127.0.0.1:{port} -servername localhost -CAfile {} -verify_return_error -ign_eof {tls}",
+        ca_file().display()
+    );
+    if let Some((c, k)) = cert {
+        line.push_str(&format!(" -cert {c} -key {k}"));
+    }
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(dir)
+        .args(["-c", &format!("{line} < request")]);
+    run(cmd)
+}
+
+#[test]
+fn openssl_s_client_with_a_client_certificate() {
+    let v = Visitors::new();
+    let d = v.dir.path();
+    for mode in ["required", "optional"] {
+        let server = v.server(mode);
+        for tls in ["-tls1_2", "-tls1_3"] {
+            let ok = s_client(
+                d,
+                server.port,
+                Some((&v.path("ours/alice.pem"), &v.path("ours/alice_key.pem"))),
+                tls,
+            );
+            assert!(
+                ok.stdout.contains("Hello, alice:"),
+                "{mode} {tls}: {}",
+                ok.output()
+            );
+            let none = s_client(d, server.port, None, tls);
+            assert_eq!(
+                none.stdout.contains(SECRET),
+                mode == "optional",
+                "{mode} {tls}: {}",
+                none.output()
+            );
+            // The server's CertificateRequest names the CAs it accepts; s_client prints them.
+            assert!(
+                none.stdout
+                    .contains("Acceptable client certificate CA names"),
+                "{}",
+                none.stdout
+            );
+            assert!(
+                none.stdout.contains("CN=Visitors CA") || none.stdout.contains("CN = Visitors CA"),
+                "{}",
+                none.stdout
+            );
+            let strange = s_client(
+                d,
+                server.port,
+                Some((
+                    &v.path("stranger/alice.pem"),
+                    &v.path("stranger/alice_key.pem"),
+                )),
+                tls,
+            );
+            assert!(
+                !strange.stdout.contains(SECRET),
+                "{mode} {tls}: {}",
+                strange.output()
+            );
+        }
+    }
+}

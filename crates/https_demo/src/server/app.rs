@@ -12,6 +12,7 @@ pub const SECRET_MESSAGE: &str = "fluffy tail";
 
 use super::facts::ConnectionFacts;
 use super::pages;
+use crate::tls::trust::ClientAuth;
 
 #[derive(Clone)]
 pub struct App {
@@ -21,6 +22,8 @@ pub struct App {
     /// With a shared Fernet key, `/` answers the message encrypted with it (the tutorial's
     /// symmetric step).
     fernet: Option<Arc<fernet::Fernet>>,
+    /// Whether the TLS configuration asks visitors for a certificate (`--client-auth`).
+    client_auth: Option<ClientAuth>,
 }
 
 impl Default for App {
@@ -29,6 +32,7 @@ impl Default for App {
             message: SECRET_MESSAGE.into(),
             server_certificate: None,
             fernet: None,
+            client_auth: None,
         }
     }
 }
@@ -55,6 +59,16 @@ impl App {
     pub fn with_server_certificate(mut self, sentence: String) -> Self {
         self.server_certificate = Some(sentence.into());
         self
+    }
+
+    /// Records that the server asks visitors for a certificate, for the pages to say so.
+    pub fn with_client_auth(mut self, mode: ClientAuth) -> Self {
+        self.client_auth = Some(mode);
+        self
+    }
+
+    pub fn client_auth(&self) -> Option<ClientAuth> {
+        self.client_auth
     }
 
     pub async fn respond<B>(
@@ -101,7 +115,10 @@ impl App {
             (&Method::GET | &Method::HEAD, "/") if accepts(req, "text/html") => {
                 html(pages::secret_html(&self.message, facts))
             }
-            (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, self.message.to_string()),
+            (&Method::GET | &Method::HEAD, "/") => match pages::greeting(facts) {
+                Some(hello) => text(StatusCode::OK, format!("{hello}\n{}", self.message)),
+                None => text(StatusCode::OK, self.message.to_string()),
+            },
             (&Method::GET | &Method::HEAD, "/connection") if accepts(req, "application/json") => {
                 let mut res = Response::new(Full::new(Bytes::from(
                     serde_json::to_string_pretty(&serde_json::json!({

@@ -129,7 +129,7 @@ pub async fn handle(
     // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
-    let facts = TlsFacts::new(conn, client_hello_bytes);
+    let facts = TlsFacts::new(conn, client_hello_bytes, ctx.app.client_auth());
     tracing::info!(
         %peer,
         sni = facts.sni.as_deref().unwrap_or("-"),
@@ -138,6 +138,7 @@ pub async fn handle(
         group = facts.group_name().as_str(),
         alpn = facts.alpn.as_deref().unwrap_or("-"),
         client_random = facts.client_random().as_deref().unwrap_or("-"),
+        client_cert = facts.client_subject(),
         "TLS connection"
     );
     let facts = ConnectionFacts {
