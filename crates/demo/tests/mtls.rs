@@ -475,3 +475,126 @@ fn openssl_s_client_with_a_client_certificate() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// demo_client --cert --key: presents it, and says in words why a server refused.
+
+fn demo_client(dir: &Path, server: &Server, args: &[&str]) -> Run {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_demo_client"));
+    cmd.current_dir(dir)
+        .args([
+            "--ca-file",
+            &ca_file().display().to_string(),
+            "--timeout",
+            "5",
+        ])
+        .args(args)
+        .arg(server.url("/"))
+        .env_remove("SSLKEYLOGFILE")
+        .env_remove("DEMO_CLIENT_PASSPHRASE");
+    run(cmd)
+}
+
+#[test]
+fn demo_client_presents_its_certificate_and_says_why_it_was_refused_over_tls12_and_13() {
+    let v = Visitors::new();
+    let d = v.dir.path();
+    // A site's certificate (serverAuth only) from the visitors' CA, offered as a client's.
+    let ours = d.join("ours");
+    demo_pki(&ours, words("csr --name localhost --no-passphrase")).ok();
+    demo_pki(&ours, words("sign")).ok();
+    for tls in [None, Some("1.2")] {
+        let mut args = vec![
+            "--client-ca".to_string(),
+            v.client_ca(),
+            "--client-auth".into(),
+            "required".into(),
+        ];
+        if let Some(max) = tls {
+            args.extend(["--tls-max".into(), max.into()]);
+        }
+        let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let ok = demo_client(
+            d,
+            &server,
+            &words("--cert ours/bob.pem --key ours/bob_key.pem --passphrase-file pass"),
+        )
+        .ok();
+        assert!(
+            ok.stdout
+                .contains("Hello, bob: your certificate from Visitors CA says"),
+            "{tls:?}: {}",
+            ok.stdout
+        );
+        assert!(ok.stdout.contains(SECRET));
+
+        demo_client(d, &server, &[]).fails_with(&[
+            "asked for a client certificate",
+            "presented none",
+            "it accepts certificates from: Visitors CA",
+            "--cert FILE --key FILE",
+        ]);
+        demo_client(
+            d,
+            &server,
+            &words("--cert stranger/alice.pem --key stranger/alice_key.pem"),
+        )
+        .fails_with(&[
+            "refused your client certificate",
+            "issued by Stranger CA, a CA the server does not accept",
+            "it accepts certificates from: Visitors CA",
+        ]);
+        demo_client(
+            d,
+            &server,
+            &words("--cert ours/site_public_key.pem --key ours/site_private_key.pem"),
+        )
+        .fails_with(&[
+            "not meant to identify a TLS client",
+            "serverAuth, without clientAuth",
+        ]);
+        assert!(
+            server.wait_for_log(
+                "TLS handshake refused: client certificate required: the visitor presented none"
+            ),
+            "{}",
+            server.logs()
+        );
+        assert!(server.wait_for_log(
+            "client certificate refused: issued by a CA not in --client-ca (accepted: Visitors CA)"
+        ));
+        assert!(server.wait_for_log("client certificate refused: not meant for a TLS client"));
+    }
+    // Caught before connecting: the key of another certificate.
+    let server = v.server("required");
+    demo_client(
+        d,
+        &server,
+        &words("--cert ours/alice.pem --key ours/bob_key.pem --passphrase-file pass"),
+    )
+    .fails_with(&[
+        "the key ours/bob_key.pem does not match the certificate ours/alice.pem",
+        "Nothing was sent",
+    ]);
+    assert!(!server.logs().contains("bob"), "{}", server.logs());
+}
+
+#[test]
+fn an_expired_client_certificate_is_refused_in_words_on_both_sides() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let ca = certs::test_ca(d, "visitors_ca.pem", "Visitors CA");
+    let now = time::OffsetDateTime::now_utc();
+    let ended = now - time::Duration::days(2);
+    certs::test_client(d, &ca, "carol", now - time::Duration::days(30), ended);
+    let server = Server::start(&["--client-ca", &ca.file.display().to_string()]);
+    demo_client(d, &server, &words("--cert carol.pem --key carol_key.pem")).fails_with(&[
+        "refused your client certificate: it expired on",
+        "demo_pki client-cert",
+    ]);
+    assert!(
+        server.wait_for_log("client certificate refused: expired"),
+        "{}",
+        server.logs()
+    );
+}

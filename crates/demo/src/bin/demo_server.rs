@@ -235,7 +235,10 @@ async fn run(cli: Cli) -> Result<()> {
                             "a visitor without one still gets the page",
                     }
                 );
-                app = app.with_client_auth(mode);
+                app = app.with_client_auth(
+                    mode,
+                    cas.summaries.iter().map(tls::trust::ca_name).collect(),
+                );
                 Some(tls::trust::client_verifier(&cas, mode)?)
             }
             None => None,

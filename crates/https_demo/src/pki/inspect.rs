@@ -194,6 +194,16 @@ impl CertSummary {
         }
     }
 
+    /// Whether the certificate may identify a TLS client: no extended key usage (any use), or
+    /// one that lists clientAuth (or anyExtendedKeyUsage). The labels are the ones made above.
+    pub fn may_identify_client(&self) -> bool {
+        self.extended_key_usage.is_empty()
+            || self
+                .extended_key_usage
+                .iter()
+                .any(|u| u == "clientAuth" || u == "any")
+    }
+
     /// "From A to B I am X according to Y".
     pub fn sentence(&self) -> String {
         format!(

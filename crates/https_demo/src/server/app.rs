@@ -24,6 +24,8 @@ pub struct App {
     fernet: Option<Arc<fernet::Fernet>>,
     /// Whether the TLS configuration asks visitors for a certificate (`--client-auth`).
     client_auth: Option<ClientAuth>,
+    /// The names of the CAs of `--client-ca`, for the log's refusals.
+    client_cas: Arc<[String]>,
 }
 
 impl Default for App {
@@ -33,6 +35,7 @@ impl Default for App {
             server_certificate: None,
             fernet: None,
             client_auth: None,
+            client_cas: Arc::new([]),
         }
     }
 }
@@ -62,9 +65,14 @@ impl App {
     }
 
     /// Records that the server asks visitors for a certificate, for the pages to say so.
-    pub fn with_client_auth(mut self, mode: ClientAuth) -> Self {
+    pub fn with_client_auth(mut self, mode: ClientAuth, cas: Vec<String>) -> Self {
         self.client_auth = Some(mode);
+        self.client_cas = cas.into();
         self
+    }
+
+    pub fn client_cas(&self) -> &[String] {
+        &self.client_cas
     }
 
     pub fn client_auth(&self) -> Option<ClientAuth> {

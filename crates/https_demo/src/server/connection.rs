@@ -29,6 +29,7 @@ use super::tls_io::FlushAfterRead;
 use super::tuning::{self, BoxError};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
+use crate::tls::failure::ClientCertFailure;
 
 pub struct Context {
     pub transport: Transport,
@@ -100,8 +101,25 @@ pub async fn handle(
         match TlsAcceptor::from(config).accept(stream).await {
             Ok(tls) => Some((tuning::boxed_stream(tls), captured.take())),
             Err(e) => {
-                if ctx.aborts.log_in_full(Abort::HandshakeFailed) {
-                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                // Mutual TLS: a visitor's certificate refused is worded, and always logged
+                // (it is a decision of this server, not noise).
+                let refused = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .and_then(|tls| {
+                        ClientCertFailure::from_server_error(tls, ctx.app.client_cas())
+                    });
+                match refused {
+                    Some(failure) => tracing::info!(
+                        %peer,
+                        refusal = failure.code(),
+                        "TLS handshake refused: {}",
+                        failure.server_words()
+                    ),
+                    None if ctx.aborts.log_in_full(Abort::HandshakeFailed) => {
+                        tracing::info!(%peer, "TLS handshake failed: {e}");
+                    }
+                    None => {}
                 }
                 None
             }

@@ -3,6 +3,7 @@
 //! stream. reqwest would make an equivalent connection, but shows none of its bytes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -47,7 +48,8 @@ pub async fn tell(req: &Request) -> Result<Story> {
     }
     let cas = req.trusted_cas()?;
     let key_log = trust::key_log_file()?;
-    let observed = trust::observed_config(&cas, key_log.is_some())?;
+    let asker = Arc::new(trust::ClientCertAsker::new(req.identity.as_deref()));
+    let observed = trust::observed_config(&cas, key_log.is_some(), asker)?;
     let server_name = target.server_name()?;
     // aws-lc sets up its random generator on first use, which took 30 to 55 ms here: pay that
     // before the story's clock starts, so that its timings show the network and the handshake.
@@ -79,6 +81,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
         wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
         handshake_end: (0, 0),
         presented: Vec::new(),
+        identity: req.identity.clone(),
     };
     run.go(server_name).await;
     Ok(run.story)
@@ -96,6 +99,8 @@ struct Run {
     handshake_end: (u64, u64),
     /// The chain the server presented, as the witness saw it.
     presented: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// The client certificate this client holds (`--cert`), if any.
+    identity: Option<Arc<trust::ClientIdentity>>,
 }
 
 /// The story stopped; the failure is in it.
@@ -125,6 +130,8 @@ impl Run {
             timeout: self.timeout,
             connected,
             presented: &self.presented,
+            asked: self.observed.asker.seen(),
+            own_cert: self.identity.as_deref().map(|i| &i.leaf),
         }
     }
 
