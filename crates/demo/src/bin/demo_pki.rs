@@ -809,6 +809,17 @@ fn demo(a: DemoArgs) -> Result<()> {
     );
     println!("  site CSR          {}", at(layout::SITE_CSR));
     println!("  passphrase        {}", at(layout::PASSPHRASE));
+    println!(
+        "  client CA         {} (for demo_server --client-auth; its key was discarded)",
+        at(layout::CLIENT_CA_CERT)
+    );
+    println!(
+        "  client alice      {}, {} and {} (key and .p12 encrypted with the same passphrase; expires {})",
+        at(layout::CLIENT_CERT),
+        at(layout::CLIENT_KEY),
+        at(layout::CLIENT_P12),
+        show_time(set.client_not_after)
+    );
     match &a.keep_ca_key {
         Some(p) => println!(
             "The CA key is at {} (encrypted, mode 0400). Keep it secret.",
