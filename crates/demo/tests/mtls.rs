@@ -598,3 +598,29 @@ fn an_expired_client_certificate_is_refused_in_words_on_both_sides() {
         server.logs()
     );
 }
+
+#[test]
+fn the_bundled_set_lets_alice_in_with_the_default_client_ca() {
+    // demo_server --client-auth without --client-ca trusts the bundled client CA.
+    let server = Server::start(&["--client-auth", "required"]);
+    let ok = demo_client(
+        &repo(),
+        &server,
+        &words("--cert clients/alice.pem --key clients/alice_key.pem --passphrase-file secret/reminder.txt"),
+    )
+    .ok();
+    assert!(
+        ok.stdout
+            .contains("Hello, alice: your certificate from HTTPS Demo Client CA says"),
+        "{}",
+        ok.stdout
+    );
+    demo_client(&repo(), &server, &[])
+        .fails_with(&["it accepts certificates from: HTTPS Demo Client CA"]);
+    // Its .p12 opens with the same passphrase.
+    openssl(
+        &repo(),
+        words("pkcs12 -info -in clients/alice.p12 -passin file:secret/reminder.txt -noout"),
+    )
+    .ok();
+}
