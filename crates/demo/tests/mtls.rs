@@ -624,3 +624,83 @@ fn the_bundled_set_lets_alice_in_with_the_default_client_ca() {
     )
     .ok();
 }
+
+#[test]
+fn explain_tells_the_certificate_request_and_the_clients_answer_matched_with_the_servers_log() {
+    let v = Visitors::new();
+    let d = v.dir.path();
+    for (tls, clear) in [(None, false), (Some("1.2"), true)] {
+        let mut args = vec!["--client-ca".to_string(), v.client_ca()];
+        if let Some(max) = tls {
+            args.extend(["--tls-max".into(), max.into()]);
+        }
+        let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = demo_client(
+            d,
+            &server,
+            &words("--explain --cert ours/alice.pem --key ours/alice_key.pem"),
+        )
+        .ok();
+        let story = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(story.contains("the server asked who YOU are (mutual TLS), in a CertificateRequest: it accepts certificates from Visitors CA, signed with"), "{story}");
+        assert!(
+            story.contains("The client answered with its Certificate (From "),
+            "{story}"
+        );
+        assert!(
+            story.contains("I am alice according to Visitors CA.) and a CertificateVerify"),
+            "{story}"
+        );
+        assert_eq!(
+            story.contains("the client's Certificate travels in clear"),
+            clear,
+            "{story}"
+        );
+        assert_eq!(
+            story.contains("the client's Certificate is encrypted"),
+            !clear,
+            "{story}"
+        );
+        // The same connection, as the server logged it.
+        let random = out
+            .stdout
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("Client random:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let needle = format!("client_random=\"{random}\"");
+        assert!(server.wait_for_log(&needle), "{}", server.logs());
+        let line = server
+            .logs()
+            .lines()
+            .find(|l| l.contains(&needle))
+            .unwrap()
+            .to_string();
+        assert!(line.contains("client_cert=\"CN=alice\""), "{line}");
+        assert!(
+            line.contains(if clear { "TLS 1.2" } else { "TLS 1.3" }),
+            "{line}"
+        );
+
+        // Without a certificate: the empty answer, and the refusal in words, in the story.
+        let refused = demo_client(d, &server, &words("--explain"));
+        assert!(!refused.status.success());
+        let story = refused
+            .stdout
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            story.contains(
+                "The client had no certificate: it answered with an empty Certificate message"
+            ),
+            "{story}"
+        );
+        assert!(story.contains("asked for a client certificate"), "{story}");
+        assert!(
+            story.contains("it accepts certificates from: Visitors CA"),
+            "{story}"
+        );
+    }
+}

@@ -328,6 +328,16 @@ impl Run {
                 trusted_ca: verdict.trusted_ca,
                 failure: verdict.failure.as_ref().map(|f| f.code()),
                 strict_warning: verdict.strict_warning,
+                client_auth: self.observed.asker.seen().map(|asked| ClientAuthStep {
+                    accepted_cas: asked.ca_names,
+                    signature_schemes: asked.schemes,
+                    presented: self
+                        .identity
+                        .as_deref()
+                        .filter(|_| asked.presented)
+                        .map(|i| i.leaf.sentence()),
+                    in_clear: tls12,
+                }),
             });
         }
 
