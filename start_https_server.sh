@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Starts the HTTPS demo server on https://localhost:8080/ with the bundled certificate and key.
 # Extra arguments go to demo_server, e.g.: ./start_https_server.sh --listen 127.0.0.1:8443
+# Mutual TLS: ./start_https_server.sh --client-auth optional (or required) asks visitors for a
+# certificate from the bundled client CA (certificates/client_ca_public_key.pem; --client-ca FILE
+# for another), such as alice's: demo_client --cert clients/alice.pem --key clients/alice_key.pem
+# --passphrase-file secret/reminder.txt
 # Then, in a second terminal: cargo run --release --bin demo_client
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,7 +31,8 @@ regenerate() {
 }
 
 set_files=(certificates/site_public_key.pem certificates/site_private_key.pem secret/reminder.txt
-    ca_certificates_for_client/ca_public_key.pem)
+    ca_certificates_for_client/ca_public_key.pem certificates/client_ca_public_key.pem
+    clients/alice.pem clients/alice_key.pem)
 for f in "${set_files[@]}"; do
     if [ ! -f "$f" ]; then
         regenerate "The bundled certificate set is incomplete ($f is missing)"

@@ -7,6 +7,13 @@ pub const SITE_CERT: &str = "certificates/site_public_key.pem";
 pub const SITE_KEY: &str = "certificates/site_private_key.pem";
 pub const SITE_CSR: &str = "certificates/site_csr.pem";
 pub const PASSPHRASE: &str = "secret/reminder.txt";
+/// Mutual TLS: the CA whose certificates the server accepts from visitors (`demo_server
+/// --client-auth`), and the certificate of the bundled visitor, alice. Her key is encrypted with
+/// the same passphrase as the site key ([`PASSPHRASE`]); her .p12 too.
+pub const CLIENT_CA_CERT: &str = "certificates/client_ca_public_key.pem";
+pub const CLIENT_CERT: &str = "clients/alice.pem";
+pub const CLIENT_KEY: &str = "clients/alice_key.pem";
+pub const CLIENT_P12: &str = "clients/alice.p12";
 
 /// The command that makes the whole bundled set again.
 pub const REGENERATE: &str = "cargo run --release --bin demo_pki -- demo --force";

@@ -63,6 +63,15 @@ struct Cli {
     /// a trusted CA signed, if it carries another key.
     #[arg(long, value_name = "sha256//BASE64", value_parser = parse_pin, conflicts_with_all = ["explain", "json", "insecure"])]
     pin: Option<SpkiPin>,
+    /// Mutual TLS: present this client certificate (PEM, yours first) when the server asks for one.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key of --cert (PKCS#8, encrypted or not).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// File whose first line is the passphrase of --key (else $DEMO_CLIENT_PASSPHRASE, else a prompt on a terminal).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    passphrase_file: Option<PathBuf>,
     /// DANGEROUS, for the man-in-the-middle lesson only: accept any certificate at all, as
     /// `curl -k` and Python's verify=False do.
     #[arg(long, conflicts_with_all = ["explain", "json"])]
@@ -116,7 +125,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     } else {
         client::DEFAULT_URL.to_string()
     };
+    let identity = match (&cli.cert, &cli.key) {
+        (Some(cert), Some(key)) => {
+            let source = https_demo::passphrase::Source {
+                file: cli.passphrase_file.as_deref(),
+                flag: "--passphrase-file",
+                env_var: "DEMO_CLIENT_PASSPHRASE",
+                purpose: &format!("the client key {}", key.display()),
+            };
+            Some(std::sync::Arc::new(
+                https_demo::tls::client::load_client_identity(cert, key, || source.read())?,
+            ))
+        }
+        _ => None,
+    };
     let request = Request {
+        identity,
         url: cli.url.unwrap_or(default_url),
         ca_file: cli.ca_file,
         crl_file: cli.crl,

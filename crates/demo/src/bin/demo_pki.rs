@@ -38,6 +38,8 @@ enum Command {
     Csr(CsrArgs),
     /// Check a CSR's signature and sign it with a CA, giving a site certificate (at most 825 days).
     Sign(SignArgs),
+    /// Make a key and a client certificate (clientAuth only) for a person or a service, signed by a CA, like mkcert -client.
+    ClientCert(ClientCertArgs),
     /// Show certificates (every one of a chain, in order) or CSRs the way a person reads them.
     Inspect(InspectArgs),
     /// Verify a certificate chain against a CA file for a name, as a client would (dates, chain, signatures, name).
@@ -201,6 +203,38 @@ struct SignArgs {
 }
 
 #[derive(Args)]
+struct ClientCertArgs {
+    /// Who the certificate is for: a person (alice), an email address or a service's DNS name.
+    #[arg(long)]
+    name: String,
+    /// The CA certificate (a server trusts client certificates of this CA with demo_server --client-ca).
+    #[arg(
+        long = "ca",
+        visible_alias = "ca-cert",
+        value_name = "FILE",
+        default_value = "ca_public_key.pem"
+    )]
+    ca_cert: PathBuf,
+    /// The CA private key.
+    #[arg(long, value_name = "FILE", default_value = "ca_private_key.pem")]
+    ca_key: PathBuf,
+    /// File whose first line is the CA key's passphrase (else $DEMO_PKI_CA_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    ca_passphrase_file: Option<PathBuf>,
+    /// Folder for NAME.pem, NAME_key.pem and NAME.p12.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out_dir: PathBuf,
+    /// Also write NAME.p12 (PKCS#12: key and certificates in one file, for browsers), protected by the key's passphrase.
+    #[arg(long)]
+    p12: bool,
+    /// Days the certificate is valid (at most 825; default 2 years 3 months, like mkcert).
+    #[arg(long)]
+    days: Option<i64>,
+    #[command(flatten)]
+    new_key: NewKeyArgs,
+}
+
+#[derive(Args)]
 struct InspectArgs {
     /// PEM files holding certificates (a chain is shown in order) or CSRs.
     #[arg(required = true)]
@@ -258,6 +292,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ca(a) => ca(a),
         Command::Csr(a) => csr(a),
         Command::Sign(a) => sign(a),
+        Command::ClientCert(a) => client_cert(a),
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
@@ -544,6 +579,148 @@ fn sign(a: SignArgs) -> Result<()> {
     Ok(())
 }
 
+fn client_cert(a: ClientCertArgs) -> Result<()> {
+    let stem = pki::client_cert::file_stem(&a.name);
+    let cert_path = a.out_dir.join(format!("{stem}.pem"));
+    let key_path = a.out_dir.join(format!("{stem}_key.pem"));
+    let p12_path = a.out_dir.join(format!("{stem}.p12"));
+    let mut outputs = vec![
+        Named {
+            path: &key_path,
+            what: "the client key",
+        },
+        Named {
+            path: &cert_path,
+            what: "the client certificate",
+        },
+    ];
+    if a.p12 {
+        outputs.push(Named {
+            path: &p12_path,
+            what: "the PKCS#12 file (--p12)",
+        });
+    }
+    let mut inputs = vec![
+        Named {
+            path: &a.ca_cert,
+            what: "the CA certificate (--ca)",
+        },
+        Named {
+            path: &a.ca_key,
+            what: "the CA key (--ca-key)",
+        },
+    ];
+    inputs.extend(passphrase_input(
+        a.ca_passphrase_file.as_deref(),
+        "the passphrase file (--ca-passphrase-file)",
+    ));
+    inputs.extend(passphrase_input(
+        a.new_key.passphrase_file.as_deref(),
+        "the passphrase file (--passphrase-file)",
+    ));
+    files::check(&outputs, &inputs, a.new_key.force)?;
+    let source = Source {
+        file: a.ca_passphrase_file.as_deref(),
+        flag: "--ca-passphrase-file",
+        env_var: CA_KEY_ENV,
+        purpose: &format!("the CA key {}", a.ca_key.display()),
+    };
+    let ca = pki::sign::Ca::load(&a.ca_cert, &a.ca_key, || source.read())?;
+    let pass = if a.new_key.no_passphrase {
+        None
+    } else {
+        Some(
+            Source {
+                file: a.new_key.passphrase_file.as_deref(),
+                flag: "--passphrase-file",
+                env_var: KEY_ENV,
+                purpose: &format!("the new client key {}", key_path.display()),
+            }
+            .read_new()?,
+        )
+    };
+    let new = pki::client_cert::create(
+        &pki::client_cert::ClientCertRequest {
+            name: &a.name,
+            key_type: a.new_key.key_type,
+            days: a.days,
+        },
+        &ca,
+    )?;
+    let key_pem = keys::to_pem(&new.key, pass.as_deref().map(|s| s.as_str()))?;
+    let p12 = if a.p12 {
+        Some(pki::client_cert::to_p12(
+            &a.name,
+            &new.key,
+            &new.cert_der,
+            &ca.cert_der,
+            pass.as_deref().map_or("", |s| s.as_str()),
+        )?)
+    } else {
+        None
+    };
+    let mut writes = vec![
+        Output {
+            path: &key_path,
+            what: "the client key",
+            contents: key_pem.as_bytes(),
+            mode: PRIVATE,
+        },
+        Output {
+            path: &cert_path,
+            what: "the client certificate",
+            contents: new.cert_pem.as_bytes(),
+            mode: PUBLIC,
+        },
+    ];
+    if let Some(p12) = &p12 {
+        writes.push(Output {
+            path: &p12_path,
+            what: "the PKCS#12 file (--p12)",
+            contents: p12,
+            mode: PRIVATE,
+        });
+    }
+    files::write_all(&writes, &inputs, a.new_key.force)?;
+    println!(
+        "Made a client certificate for {} ({}), signed by the CA \"{}\": it may identify a TLS client only (extended key usage clientAuth).",
+        a.name.trim(),
+        match &new.san {
+            Some(san) => format!("subject CN={}, subjectAltName {san}", a.name.trim()),
+            None => format!("subject CN={}", a.name.trim()),
+        },
+        ca.name
+    );
+    println!(
+        "The certificate is at {}; it expires on {}.",
+        cert_path.display(),
+        show_time(new.not_after)
+    );
+    println!(
+        "The key is at {} ({}).",
+        key_path.display(),
+        key_note(&a.new_key)
+    );
+    if p12.is_some() {
+        println!(
+            "The PKCS#12 file for browsers is at {} (mode 0600, {}).",
+            p12_path.display(),
+            if a.new_key.no_passphrase {
+                "protected by an EMPTY password: anyone who can read it can use the key"
+            } else {
+                "protected by the key's passphrase"
+            }
+        );
+    }
+    println!(
+        "Next: demo_server --client-ca {} --client-auth required, then demo_client --cert {} --key {}",
+        a.ca_cert.display(),
+        cert_path.display(),
+        key_path.display()
+    );
+    Ok(())
+}
+
 fn inspect(a: InspectArgs) -> Result<()> {
     for (i, file) in a.files.iter().enumerate() {
         let text = files::read_text(file, "file")?;
@@ -633,6 +810,17 @@ fn demo(a: DemoArgs) -> Result<()> {
     );
     println!("  site CSR          {}", at(layout::SITE_CSR));
     println!("  passphrase        {}", at(layout::PASSPHRASE));
+    println!(
+        "  client CA         {} (for demo_server --client-auth; its key was discarded)",
+        at(layout::CLIENT_CA_CERT)
+    );
+    println!(
+        "  client alice      {}, {} and {} (key and .p12 encrypted with the same passphrase; expires {})",
+        at(layout::CLIENT_CERT),
+        at(layout::CLIENT_KEY),
+        at(layout::CLIENT_P12),
+        show_time(set.client_not_after)
+    );
     match &a.keep_ca_key {
         Some(p) => println!(
             "The CA key is at {} (encrypted, mode 0400). Keep it secret.",

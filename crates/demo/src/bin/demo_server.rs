@@ -45,6 +45,12 @@ struct Cli {
     /// The CA clients trust: the server warns at startup when its chain does not lead there.
     #[arg(long, default_value = layout::CA_CERT)]
     ca_file: PathBuf,
+    /// Mutual TLS: ask every visitor for a certificate issued by the CA(s) in this file (default with --client-auth: the bundled client CA).
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// With a client CA: `required` refuses a visitor without a valid certificate in the handshake; `optional` serves them anyway. Default: required.
+    #[arg(long, value_name = "MODE", value_parser = ["required", "optional"])]
+    client_auth: Option<String>,
     /// Offer TLS 1.2 only (default: 1.3 and 1.2), to see in Wireshark what 1.3 hides, such as the certificate.
     #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.3")]
     tls_max: String,
@@ -89,6 +95,24 @@ impl Cli {
         } else {
             Mode::Tls
         }
+    }
+
+    /// The client CA file and mode when the server asks visitors for certificates.
+    fn client_auth(&self) -> Option<(PathBuf, tls::trust::ClientAuth)> {
+        if self.client_ca.is_none() && self.client_auth.is_none() {
+            return None;
+        }
+        let file = self
+            .client_ca
+            .clone()
+            .unwrap_or_else(|| layout::CLIENT_CA_CERT.into());
+        let mode = self
+            .client_auth
+            .as_deref()
+            .unwrap_or("required")
+            .parse()
+            .unwrap_or(tls::trust::ClientAuth::Required);
+        Some((file, mode))
     }
 
     /// `--listen`, or both loopback addresses on the mode's own port.
@@ -203,10 +227,39 @@ async fn run(cli: Cli) -> Result<()> {
             http1_only: cli.http1_only,
             no_resumption: cli.no_resumption,
         };
+        let clients = match cli.client_auth() {
+            Some((file, mode)) => {
+                let cas = tls::trust::TrustedCas::load(&file).map_err(|e| {
+                    anyhow::anyhow!("--client-ca: {e:#}").context(format!(
+                        "cannot ask visitors for certificates of {}: give the CA certificate that signed them \
+                         (demo_pki client-cert prints it), or make the demo set with: {}",
+                        file.display(),
+                        layout::REGENERATE
+                    ))
+                })?;
+                println!(
+                    "Asking every visitor for a certificate from {} ({}: {}).",
+                    cas.names(),
+                    mode.name(),
+                    match mode {
+                        tls::trust::ClientAuth::Required => "no valid certificate, no connection",
+                        tls::trust::ClientAuth::Optional =>
+                            "a visitor without one still gets the page",
+                    }
+                );
+                app = app.with_client_auth(
+                    mode,
+                    cas.summaries.iter().map(tls::trust::ca_name).collect(),
+                );
+                Some(tls::trust::client_verifier(&cas, mode)?)
+            }
+            None => None,
+        };
         Transport::Tls(tls::server::server_config(
             &identity,
             tls::provider(),
             offer,
+            clients,
         )?)
     };
     let listeners = server::listen::bind_all(&cli.listen()).await?;

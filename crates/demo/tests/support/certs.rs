@@ -63,3 +63,31 @@ pub fn now_window() -> (OffsetDateTime, OffsetDateTime) {
     let now = OffsetDateTime::now_utc();
     (now - Span::days(1), now + Span::days(30))
 }
+
+/// A client certificate (extended key usage clientAuth) for `cn` signed by `ca`, with any dates
+/// (demo_pki refuses to make an expired one): `NAME.pem` and `NAME_key.pem` in `dir`.
+pub fn test_client(
+    dir: &Path,
+    ca: &TestCa,
+    cn: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let (cert_file, key_file) = (
+        dir.join(format!("{cn}.pem")),
+        dir.join(format!("{cn}_key.pem")),
+    );
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    (cert_file, key_file)
+}

@@ -91,7 +91,12 @@ pub fn checkout_copy() -> tempfile::TempDir {
         "git ls-files: {}",
         text(&files.stderr)
     );
-    let bundled = ["certificates/", "ca_certificates_for_client/", "secret/"];
+    let bundled = [
+        "certificates/",
+        "ca_certificates_for_client/",
+        "secret/",
+        "clients/",
+    ];
     for name in text(&files.stdout).split('\0').filter(|n| !n.is_empty()) {
         let (from, to) = (checkout().join(name), copy.path().join(name));
         if bundled.iter().any(|b| name.starts_with(b)) || !from.exists() {

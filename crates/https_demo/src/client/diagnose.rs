@@ -14,7 +14,9 @@ use rustls::{AlertDescription, InvalidMessage};
 use rustls_pki_types::CertificateDer;
 
 use super::target::Target;
-use crate::tls::failure::{Audience, CertFailure, Presented};
+use crate::pki::inspect::CertSummary;
+use crate::tls::client::CertRequestSeen;
+use crate::tls::failure::{Audience, CertFailure, ClientCertFailure, Presented};
 use crate::tls::trust::TrustedCas;
 
 /// What the client knew when the request failed.
@@ -27,11 +29,20 @@ pub struct FailureContext<'a> {
     /// The chain the server presented, when it is known (empty otherwise): the facts a
     /// certificate's refusal is worded with.
     pub presented: &'a [CertificateDer<'static>],
+    /// Mutual TLS: the server's CertificateRequest, when it sent one.
+    pub asked: Option<CertRequestSeen>,
+    /// The client certificate demo_client holds (`--cert`), if any.
+    pub own_cert: Option<&'a CertSummary>,
 }
 
 /// One message for the user, without the `demo_client: error:` prefix.
 pub fn explain(err: &reqwest::Error, cx: &FailureContext<'_>) -> String {
     let links = links(err);
+    if !err.is_timeout()
+        && let Some(words) = client_cert_refusal(&links, cx)
+    {
+        return words;
+    }
     if let Some(tls) = find::<rustls::Error>(&links) {
         return explain_tls(tls, cx);
     }
@@ -57,6 +68,9 @@ pub fn certificate_refused(err: &reqwest::Error) -> bool {
 /// an `io::Error` from TCP or tokio-rustls, or a `hyper::Error`.
 pub fn explain_error(err: &(dyn Error + 'static), cx: &FailureContext<'_>) -> String {
     let links = links(err);
+    if let Some(words) = client_cert_refusal(&links, cx) {
+        return words;
+    }
     if let Some(tls) = find::<rustls::Error>(&links) {
         return explain_tls(tls, cx);
     }
@@ -185,6 +199,29 @@ pub fn explain_tls(e: &rustls::Error, cx: &FailureContext<'_>) -> String {
         }
         other => format!("the TLS handshake with {at} failed: {other}."),
     }
+}
+
+/// Mutual TLS: the server's refusal of our certificate (or of its absence), in words.
+/// Only when the server asked for a certificate (its CertificateRequest was seen), and the
+/// failure is not this client refusing the server's certificate.
+fn client_cert_refusal(
+    links: &[&(dyn Error + 'static)],
+    cx: &FailureContext<'_>,
+) -> Option<String> {
+    cx.asked.as_ref()?;
+    let tls = find::<rustls::Error>(links);
+    let alert = match tls {
+        Some(rustls::Error::AlertReceived(alert)) => Some(alert),
+        Some(_) => return None,
+        None => None,
+    };
+    let failure = ClientCertFailure::from_alert(
+        alert,
+        cx.asked.as_ref(),
+        cx.own_cert,
+        crate::pki::validity::now(),
+    )?;
+    Some(failure.client_words(&cx.target.authority()))
 }
 
 /// The client's one-paragraph refusal of a certificate: its title, then what failed, what it

@@ -17,7 +17,7 @@ use rustls_pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::tls::client as trust;
+use crate::tls::client::{self as trust, ClientCertAsker, ClientIdentity};
 use crate::tls::trust::{SpkiPin, TrustedCas, ca_name};
 
 /// A secret message is a line of text; anything far longer is not the demo's server.
@@ -42,6 +42,8 @@ pub struct Request {
     pub pin: Option<SpkiPin>,
     /// `--insecure`: believe any certificate (to show what that costs).
     pub insecure: bool,
+    /// Mutual TLS: the certificate and key to present when the server asks (`--cert`, `--key`).
+    pub identity: Option<Arc<ClientIdentity>>,
 }
 
 impl Request {
@@ -98,21 +100,31 @@ pub struct Client {
     /// Set once a connection (TCP, and TLS for https) is up, so that a timeout can say which
     /// phase stalled: reqwest's total timeout error does not.
     connected: Arc<AtomicBool>,
+    identity: Option<Arc<ClientIdentity>>,
+    /// Sees the server's CertificateRequest, so that a refusal can name the CAs it accepts.
+    asker: Arc<ClientCertAsker>,
 }
 
 impl Client {
     /// Reads the CA file (for https:// only) and builds the client.
     pub fn new(req: &Request) -> Result<Client> {
         let target = Target::parse(&req.url)?;
+        let asker = Arc::new(ClientCertAsker::new(req.identity.as_deref()));
         let (builder, cas, key_log) = if target.tls && req.insecure {
             let key_log = trust::key_log_file()?;
-            (trust::insecure_builder(key_log.is_some())?, None, key_log)
+            (
+                trust::insecure_builder(key_log.is_some(), asker.clone())?,
+                None,
+                key_log,
+            )
         } else if target.tls {
             let cas = req.trusted_cas()?;
             let key_log = trust::key_log_file()?;
             let builder = match &req.pin {
-                Some(pin) => trust::pinned_builder(&cas, pin.clone(), key_log.is_some())?,
-                None => trust::builder(&cas, key_log.is_some())?,
+                Some(pin) => {
+                    trust::pinned_builder(&cas, pin.clone(), key_log.is_some(), asker.clone())?
+                }
+                None => trust::builder(&cas, key_log.is_some(), asker.clone())?,
             };
             (builder, Some(cas), key_log)
         } else {
@@ -143,6 +155,8 @@ impl Client {
             http,
             timeout: req.timeout,
             connected,
+            identity: req.identity.clone(),
+            asker,
         })
     }
 
@@ -162,6 +176,8 @@ impl Client {
             timeout: self.timeout,
             connected: self.connected.load(Ordering::SeqCst),
             presented,
+            asked: self.asker.seen(),
+            own_cert: self.identity.as_deref().map(|i| &i.leaf),
         };
         let sent = self
             .http
@@ -256,6 +272,8 @@ impl Client {
                 timeout: self.timeout,
                 connected: true,
                 presented: &[],
+                asked: None,
+                own_cert: None,
             };
             bail!(diagnose::explain_wrong_scheme(&cx, answered));
         }
@@ -271,7 +289,11 @@ impl Client {
             return Vec::new();
         };
         let (Ok(observed), Ok(name)) = (
-            trust::observed_config(cas, false),
+            trust::observed_config(
+                cas,
+                false,
+                Arc::new(ClientCertAsker::new(self.identity.as_deref())),
+            ),
             self.target.server_name(),
         ) else {
             return Vec::new();

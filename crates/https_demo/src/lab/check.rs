@@ -4,6 +4,7 @@
 //! words are; nothing is read back from text.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -64,6 +65,7 @@ pub async fn visit_all(dir: &Path) -> Result<Vec<Visit>> {
             timeout: TIMEOUT,
             pin: None,
             insecure: false,
+            identity: None,
         };
         let fetched = Client::new(&request)?.fetch().await;
         let (verdict, failure, reason) = match fetched {
@@ -108,7 +110,12 @@ pub async fn visit_all(dir: &Path) -> Result<Vec<Visit>> {
 /// The trust core's verdict on the scenario's chain, from a handshake watched by the witness
 /// `--explain` uses. `None` when the certificate was not refused.
 async fn judge(cas: &TrustedCas, port: u16) -> Option<CertFailure> {
-    let observed = crate::tls::client::observed_config(cas, false).ok()?;
+    let observed = crate::tls::client::observed_config(
+        cas,
+        false,
+        Arc::new(crate::tls::client::ClientCertAsker::default()),
+    )
+    .ok()?;
     let name = server_name("localhost").ok()?;
     let handshake = async {
         let tcp = TcpStream::connect(("localhost", port)).await?;

@@ -145,6 +145,7 @@ pub fn tls_config(site: &Site) -> Result<Arc<ServerConfig>> {
             tls12_only: site.scenario.tls12_only,
             ..Offer::default()
         },
+        None,
     )
 }
 

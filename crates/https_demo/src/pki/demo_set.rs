@@ -1,6 +1,12 @@
 //! The bundled set the demo runs on, made in one go: a fresh name-constrained CA, the site's key
 //! and CSR, the site certificate, and the passphrase reminder. The CA key is discarded unless the
 //! caller asks for it somewhere outside the repository.
+//!
+//! For mutual TLS, a second CA, the client CA, whose certificate the server trusts for visitors
+//! (`demo_server --client-auth`), and one visitor, alice: her certificate, her key and her .p12,
+//! both encrypted with the same passphrase as the site key (one secret to find, in
+//! secret/reminder.txt). The client CA's key is always discarded: nobody can make another
+//! visitor that this server lets in.
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +33,12 @@ pub struct DemoSetRequest<'a> {
 pub struct DemoSet {
     pub site_not_after: OffsetDateTime,
     pub ca_not_after: OffsetDateTime,
+    pub client_not_after: OffsetDateTime,
 }
+
+/// The bundled visitor of the mutual-TLS step.
+pub const CLIENT_NAME: &str = "alice";
+pub const CLIENT_CA_NAME: &str = "HTTPS Demo Client CA";
 
 pub fn tutorial_subject(common_name: &str) -> Subject {
     Subject {
@@ -65,13 +76,17 @@ pub fn find_repository_root(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The set's files with the words that name them, the kept CA key last.
-fn outputs<'a>(req: &DemoSetRequest<'a>, paths: &'a [PathBuf; 5]) -> Vec<Named<'a>> {
+fn outputs<'a>(req: &DemoSetRequest<'a>, paths: &'a [PathBuf; 9]) -> Vec<Named<'a>> {
     let whats = [
         "the CA certificate",
         "the site key",
         "the site CSR",
         "the site certificate",
         "the passphrase reminder",
+        "the client CA certificate",
+        "alice's client certificate",
+        "alice's client key",
+        "alice's PKCS#12 file",
     ];
     let mut named: Vec<Named> = paths
         .iter()
@@ -87,13 +102,17 @@ fn outputs<'a>(req: &DemoSetRequest<'a>, paths: &'a [PathBuf; 5]) -> Vec<Named<'
     named
 }
 
-fn set_paths(l: &Layout) -> [PathBuf; 5] {
+fn set_paths(l: &Layout) -> [PathBuf; 9] {
     [
         l.ca_cert(),
         l.site_key(),
         l.site_csr(),
         l.site_cert(),
         l.passphrase(),
+        l.root.join(crate::layout::CLIENT_CA_CERT),
+        l.root.join(crate::layout::CLIENT_CERT),
+        l.root.join(crate::layout::CLIENT_KEY),
+        l.root.join(crate::layout::CLIENT_P12),
     ]
 }
 
@@ -174,15 +193,62 @@ pub fn create(req: &DemoSetRequest<'_>, ca_passphrase: Option<&str>) -> Result<D
         (Some(path), None) => bail!("no passphrase to encrypt the CA key {}", path.display()),
         (None, _) => None,
     };
+    // Mutual TLS: the client CA (its key dropped at the end of this function) and alice.
+    let new_client_ca = ca::create(&ca::CaRequest {
+        subject: &tutorial_subject(CLIENT_CA_NAME),
+        key_type: req.ca_key_type,
+        days: super::validity::DEFAULT_CA_DAYS,
+        permitted: &permitted,
+    })?;
+    let client_ca = sign::Ca {
+        cert_der: super::certificates_from_pem(&new_client_ca.cert_pem, "the new client CA")?
+            .remove(0),
+        key: new_client_ca.key,
+        name: CLIENT_CA_NAME.into(),
+        not_after: new_client_ca.not_after,
+        permitted: ca.permitted.clone(),
+    };
+    let alice = super::client_cert::create(
+        &super::client_cert::ClientCertRequest {
+            name: CLIENT_NAME,
+            key_type: req.site_key_type,
+            days: Some(DEMO_SITE_DAYS),
+        },
+        &client_ca,
+    )?;
+    let alice_key = keys::to_pem(&alice.key, Some(&passphrase))?;
+    let alice_p12 = super::client_cert::to_p12(
+        CLIENT_NAME,
+        &alice.key,
+        &alice.cert_der,
+        &client_ca.cert_der,
+        &passphrase,
+    )?;
+
     let paths = set_paths(req.layout);
-    let contents: [&[u8]; 5] = [
+    let contents: [&[u8]; 9] = [
         new_ca.cert_pem.as_bytes(),
         site_key.as_bytes(),
         new_csr.csr_pem.as_bytes(),
         signed.cert_pem.as_bytes(),
         reminder.as_bytes(),
+        new_client_ca.cert_pem.as_bytes(),
+        alice.cert_pem.as_bytes(),
+        alice_key.as_bytes(),
+        &alice_p12,
     ];
-    let modes = [PUBLIC, PRIVATE, PUBLIC, PUBLIC, PRIVATE, CA_KEY_MODE];
+    let modes = [
+        PUBLIC,
+        PRIVATE,
+        PUBLIC,
+        PUBLIC,
+        PRIVATE,
+        PUBLIC,
+        PUBLIC,
+        PRIVATE,
+        PRIVATE,
+        CA_KEY_MODE,
+    ];
     let ca_key_bytes = ca_key.as_ref().map(|pem| pem.as_bytes());
     let outputs: Vec<Output> = outputs(req, &paths)
         .into_iter()
@@ -199,6 +265,7 @@ pub fn create(req: &DemoSetRequest<'_>, ca_passphrase: Option<&str>) -> Result<D
     Ok(DemoSet {
         site_not_after: signed.not_after,
         ca_not_after: new_ca.not_after,
+        client_not_after: alice.not_after,
     })
 }
 

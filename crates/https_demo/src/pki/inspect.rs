@@ -22,6 +22,8 @@ pub struct CertSummary {
     pub subject_der: Vec<u8>,
     pub issuer_der: Vec<u8>,
     pub issuer_name: String,
+    /// The subject's own name: its common name when it has one (`alice`), else the whole DN.
+    pub subject_name: String,
     /// The subjectAltNames; when there are none, the common name stands in.
     pub names: Vec<Name>,
     pub has_sans: bool,
@@ -152,6 +154,7 @@ impl CertSummary {
             subject_der: cert.subject().as_raw().to_vec(),
             issuer_der: cert.issuer().as_raw().to_vec(),
             issuer_name: short_name(cert.issuer()),
+            subject_name: short_name(cert.subject()),
             has_sans: !names.is_empty(),
             names: if names.is_empty() {
                 vec![Name::CommonName(short_name(cert.subject()))]
@@ -189,6 +192,16 @@ impl CertSummary {
         } else {
             format!("the certificate for {first}")
         }
+    }
+
+    /// Whether the certificate may identify a TLS client: no extended key usage (any use), or
+    /// one that lists clientAuth (or anyExtendedKeyUsage). The labels are the ones made above.
+    pub fn may_identify_client(&self) -> bool {
+        self.extended_key_usage.is_empty()
+            || self
+                .extended_key_usage
+                .iter()
+                .any(|u| u == "clientAuth" || u == "any")
     }
 
     /// "From A to B I am X according to Y".

@@ -2,6 +2,7 @@
 //! inspect the result. The binary `demo_pki` is a thin layer over these.
 
 pub mod ca;
+pub mod client_cert;
 pub mod csr;
 pub mod demo_set;
 pub mod inspect;

@@ -13,6 +13,7 @@ pub const SECRET_MESSAGE: &str = "fluffy tail";
 use super::facts::ConnectionFacts;
 use super::handshake_page;
 use super::pages;
+use crate::tls::trust::ClientAuth;
 
 #[derive(Clone)]
 pub struct App {
@@ -22,6 +23,10 @@ pub struct App {
     /// With a shared Fernet key, `/` answers the message encrypted with it (the tutorial's
     /// symmetric step).
     fernet: Option<Arc<fernet::Fernet>>,
+    /// Whether the TLS configuration asks visitors for a certificate (`--client-auth`).
+    client_auth: Option<ClientAuth>,
+    /// The names of the CAs of `--client-ca`, for the log's refusals.
+    client_cas: Arc<[String]>,
 }
 
 impl Default for App {
@@ -30,6 +35,8 @@ impl Default for App {
             message: SECRET_MESSAGE.into(),
             server_certificate: None,
             fernet: None,
+            client_auth: None,
+            client_cas: Arc::new([]),
         }
     }
 }
@@ -56,6 +63,21 @@ impl App {
     pub fn with_server_certificate(mut self, sentence: String) -> Self {
         self.server_certificate = Some(sentence.into());
         self
+    }
+
+    /// Records that the server asks visitors for a certificate, for the pages to say so.
+    pub fn with_client_auth(mut self, mode: ClientAuth, cas: Vec<String>) -> Self {
+        self.client_auth = Some(mode);
+        self.client_cas = cas.into();
+        self
+    }
+
+    pub fn client_cas(&self) -> &[String] {
+        &self.client_cas
+    }
+
+    pub fn client_auth(&self) -> Option<ClientAuth> {
+        self.client_auth
     }
 
     pub async fn respond<B>(
@@ -106,7 +128,10 @@ impl App {
                     self.server_certificate.as_deref(),
                 ))
             }
-            (&Method::GET | &Method::HEAD, "/") => text(StatusCode::OK, self.message.to_string()),
+            (&Method::GET | &Method::HEAD, "/") => match pages::greeting(facts) {
+                Some(hello) => text(StatusCode::OK, format!("{hello}\n{}", self.message)),
+                None => text(StatusCode::OK, self.message.to_string()),
+            },
             (&Method::GET | &Method::HEAD, "/connection") if accepts(req, "application/json") => {
                 let mut res = Response::new(Full::new(Bytes::from(
                     serde_json::to_string_pretty(&serde_json::json!({

@@ -29,6 +29,7 @@ use super::tls_io::FlushAfterRead;
 use super::tuning::{self, BoxError};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
+use crate::tls::failure::ClientCertFailure;
 use crate::wire::recording::Wire;
 
 pub struct Context {
@@ -104,8 +105,25 @@ pub async fn handle(
         match TlsAcceptor::from(config).accept(stream).await {
             Ok(tls) => Some((tuning::boxed_stream(tls), captured.take())),
             Err(e) => {
-                if ctx.aborts.log_in_full(Abort::HandshakeFailed) {
-                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                // Mutual TLS: a visitor's certificate refused is worded, and always logged
+                // (it is a decision of this server, not noise).
+                let refused = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .and_then(|tls| {
+                        ClientCertFailure::from_server_error(tls, ctx.app.client_cas())
+                    });
+                match refused {
+                    Some(failure) => tracing::info!(
+                        %peer,
+                        refusal = failure.code(),
+                        "TLS handshake refused: {}",
+                        failure.server_words()
+                    ),
+                    None if ctx.aborts.log_in_full(Abort::HandshakeFailed) => {
+                        tracing::info!(%peer, "TLS handshake failed: {e}");
+                    }
+                    None => {}
                 }
                 None
             }
@@ -133,7 +151,7 @@ pub async fn handle(
     // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
     let h2 = conn.alpn_protocol() == Some(b"h2");
-    let mut facts = TlsFacts::new(conn, client_hello_bytes);
+    let mut facts = TlsFacts::new(conn, client_hello_bytes, ctx.app.client_auth());
     facts.wire = Some(Seen::new(wire, conn));
     tracing::info!(
         %peer,
@@ -144,6 +162,7 @@ pub async fn handle(
         alpn = facts.alpn.as_deref().unwrap_or("-"),
         client_random = facts.client_random().as_deref().unwrap_or("-"),
         client_hello_bytes = facts.client_hello_bytes().unwrap_or(0),
+        client_cert = facts.client_subject(),
         "TLS connection"
     );
     let facts = ConnectionFacts {

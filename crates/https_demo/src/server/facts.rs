@@ -9,6 +9,8 @@ use super::capture;
 use crate::story::sequence::{self, Message, Shape, Side, Tickets};
 use crate::wire::recording::Wire;
 
+use crate::pki::inspect::CertSummary;
+use crate::tls::trust::ClientAuth;
 use crate::wire::hello::{self, ClientHello};
 use crate::wire::iana::{self as names, Iana, NamedGroup};
 
@@ -30,8 +32,11 @@ pub struct TlsFacts {
     pub post_quantum: bool,
     pub alpn: Option<String>,
     pub sni: Option<String>,
-    /// This server asks for none; a client may still hold one.
+    /// Whether the server asked for a client certificate (`--client-auth`); None: it did not.
+    pub client_auth: Option<ClientAuth>,
     pub client_certificate_presented: bool,
+    /// The visitor's certificate, which the server verified against its `--client-ca`.
+    pub client_certificate: Option<ClientCertFacts>,
     /// The ClientHello's bytes as the server read them (at most [`capture::LIMIT`]), parsed only
     /// when a page shows them (as `offered`): parsed, it is some 60 small strings, kept for
     /// every open connection.
@@ -88,6 +93,33 @@ impl Seen {
             self.shape,
             Tickets::SentBefore(self.handshake_end_sent),
         )
+    }
+}
+
+/// Who the visitor's certificate says they are. rustls completes a handshake with a client
+/// certificate only when the server's verifier accepted it, so a certificate here was verified.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientCertFacts {
+    /// The subject's common name: who the visitor is (`alice`).
+    pub name: String,
+    pub subject: String,
+    /// The CA that issued it.
+    pub issuer: String,
+    /// "From A to B I am X according to Y".
+    pub sentence: String,
+    pub verified_by_server: bool,
+}
+
+impl ClientCertFacts {
+    fn of(der: &[u8]) -> Option<ClientCertFacts> {
+        let cert = CertSummary::from_der(der).ok()?;
+        Some(ClientCertFacts {
+            name: cert.subject_name.clone(),
+            subject: cert.subject.clone(),
+            issuer: cert.issuer_name.clone(),
+            sentence: cert.sentence(),
+            verified_by_server: true,
+        })
     }
 }
 
@@ -179,7 +211,19 @@ impl TlsFacts {
         Some(random.iter().map(|x| format!("{x:02x}")).collect())
     }
 
-    pub fn new(conn: &rustls::ServerConnection, client_hello: Vec<u8>) -> TlsFacts {
+    /// The client certificate's subject, for the log line ("-" when none).
+    pub fn client_subject(&self) -> &str {
+        self.client_certificate
+            .as_ref()
+            .map_or("-", |c| c.subject.as_str())
+    }
+
+    pub fn new(
+        conn: &rustls::ServerConnection,
+        client_hello: Vec<u8>,
+        client_auth: Option<ClientAuth>,
+    ) -> TlsFacts {
+        let presented = conn.peer_certificates().and_then(|c| c.first());
         let group = conn.negotiated_key_exchange_group().map(|g| g.name());
         TlsFacts {
             version: conn
@@ -196,7 +240,9 @@ impl TlsFacts {
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
             sni: conn.server_name().map(str::to_string),
-            client_certificate_presented: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+            client_auth,
+            client_certificate_presented: presented.is_some(),
+            client_certificate: presented.and_then(|der| ClientCertFacts::of(der)),
             client_hello: client_hello.into_boxed_slice(),
             wire: None,
         }

@@ -31,6 +31,16 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// "Hello, alice: your certificate from <CA> says ...", when the visitor presented a certificate
+/// the server verified (mutual TLS).
+pub fn greeting(facts: &ConnectionFacts) -> Option<String> {
+    let cert = facts.tls.as_ref()?.client_certificate.as_ref()?;
+    Some(format!(
+        "Hello, {}: your certificate from {} says \"{}\"",
+        cert.name, cert.issuer, cert.sentence
+    ))
+}
+
 pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
     let how = match &facts.tls {
         Some(tls) => format!(
@@ -43,9 +53,12 @@ pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
     page(
         "The secret message",
         &format!(
-            "<h1>The secret message</h1>\n<p class=\"secret\">{}</p>\n{how}\n\
+            "<h1>The secret message</h1>\n{}<p class=\"secret\">{}</p>\n{how}\n\
              <p><a href=\"/connection\">See what your browser and this server agreed on</a></p>\n\
              <p><a href=\"/handshake\">See your handshake, drawn from this connection</a></p>",
+            greeting(facts)
+                .map(|g| format!("<p class=\"ok\">{}</p>\n", esc(&g)))
+                .unwrap_or_default(),
             esc(message)
         ),
     )
@@ -126,10 +139,16 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
     );
     add(
         "Client certificate",
-        if tls.client_certificate_presented {
-            "presented".into()
-        } else {
-            "none presented (this server does not ask for one; the server proved who it is, not you)".into()
+        match (&tls.client_certificate, tls.client_auth) {
+            (Some(cert), _) => format!(
+                "<span class=\"ok\">presented, and verified by this server</span> against the CA it trusts for \
+                 visitors: {}",
+                esc(&cert.sentence)
+            ),
+            (None, Some(_)) => "none presented (this server asks for one, and lets you in without: \
+                 --client-auth optional; the server proved who it is, not you)"
+                .into(),
+            (None, None) => "none presented (this server does not ask for one; the server proved who it is, not you)".into(),
         },
     );
     if let Some(sentence) = server_certificate {

@@ -778,6 +778,230 @@ fn join_or<T: std::fmt::Display>(items: &[T], none: &str) -> String {
     }
 }
 
+/// Mutual TLS: why a visitor's certificate, or its absence, was refused. One classification for
+/// both sides. The server reads rustls's typed verdict ([`ClientCertFailure::from_server_error`]);
+/// the client reads the server's alert together with what it knows
+/// ([`ClientCertFailure::from_alert`]): the CAs the server's CertificateRequest named, and its own
+/// certificate. Alerts alone are terse (OpenSSL answers a missing certificate in TLS 1.2 with a
+/// bare handshake_failure), and the client's own facts say which it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientCertFailure {
+    /// The server requires a certificate and none was presented.
+    Required {
+        accepted: Vec<String>,
+    },
+    /// Issued by a CA the server does not accept.
+    UnknownCa {
+        issuer: Option<String>,
+        accepted: Vec<String>,
+    },
+    Expired {
+        not_after: Option<OffsetDateTime>,
+    },
+    NotYetValid {
+        not_before: Option<OffsetDateTime>,
+    },
+    /// Not meant to identify a TLS client: its extended key usage lacks clientAuth.
+    WrongUsage {
+        usages: Vec<String>,
+    },
+    /// Refused for another reason, named by the alert or by rustls.
+    Other {
+        why: String,
+    },
+}
+
+impl ClientCertFailure {
+    /// The client's reading of a refusal, when the server had asked for a certificate
+    /// (`asked`, from its CertificateRequest). `ours` is the certificate presented, if any.
+    /// `alert` is None when the connection closed without one the client could read: in TLS 1.3
+    /// the server judges the client's certificate after the client's handshake is over, and its
+    /// alert may be lost behind the request already sent.
+    pub fn from_alert(
+        alert: Option<&rustls::AlertDescription>,
+        asked: Option<&crate::tls::client::CertRequestSeen>,
+        ours: Option<&CertSummary>,
+        now: OffsetDateTime,
+    ) -> Option<ClientCertFailure> {
+        use rustls::AlertDescription as A;
+        let asked = asked?;
+        let accepted = asked.ca_names.clone();
+        let Some(ours) = ours.filter(|_| asked.presented) else {
+            return matches!(
+                alert,
+                None | Some(A::CertificateRequired | A::HandshakeFailure)
+            )
+            .then_some(ClientCertFailure::Required { accepted });
+        };
+        let expired = || ClientCertFailure::Expired {
+            not_after: Some(ours.not_after),
+        };
+        let early = || ClientCertFailure::NotYetValid {
+            not_before: Some(ours.not_before),
+        };
+        let stranger = !asked.ca_ders.is_empty() && !asked.ca_ders.contains(&ours.issuer_der);
+        let unknown = || ClientCertFailure::UnknownCa {
+            issuer: Some(ours.issuer_name.clone()),
+            accepted: accepted.clone(),
+        };
+        let usage = || ClientCertFailure::WrongUsage {
+            usages: ours.extended_key_usage.clone(),
+        };
+        Some(match alert {
+            Some(A::CertificateExpired) if now < ours.not_before => early(),
+            Some(A::CertificateExpired) => expired(),
+            Some(A::UnknownCA) => unknown(),
+            Some(A::UnsupportedCertificate) => usage(),
+            // A terser alert: the client's own facts say which check it was.
+            _ if now > ours.not_after => expired(),
+            _ if now < ours.not_before => early(),
+            _ if !ours.may_identify_client() => usage(),
+            _ if stranger => unknown(),
+            None => ClientCertFailure::Other {
+                why: "it closed the connection after seeing it, without an alert this client could read".into(),
+            },
+            Some(
+                alert @ (A::BadCertificate
+                | A::CertificateUnknown
+                | A::DecryptError
+                | A::AccessDenied
+                | A::HandshakeFailure
+                | A::CertificateRequired),
+            ) => ClientCertFailure::Other {
+                why: format!(
+                    "it answered with the alert {}",
+                    crate::client::diagnose::alert_name(alert)
+                ),
+            },
+            Some(_) => return None,
+        })
+    }
+
+    /// The server's reading of its own handshake failure: `Some` when it was about the
+    /// visitor's certificate. `accepted` names the CAs of `--client-ca`.
+    pub fn from_server_error(e: &rustls::Error, accepted: &[String]) -> Option<ClientCertFailure> {
+        let time = |t: &UnixTime| OffsetDateTime::from_unix_timestamp(t.as_secs() as i64).ok();
+        Some(match e {
+            rustls::Error::NoCertificatesPresented => ClientCertFailure::Required {
+                accepted: accepted.to_vec(),
+            },
+            rustls::Error::InvalidCertificate(c) => match c {
+                CertificateError::UnknownIssuer => ClientCertFailure::UnknownCa {
+                    issuer: None,
+                    accepted: accepted.to_vec(),
+                },
+                CertificateError::Expired => ClientCertFailure::Expired { not_after: None },
+                CertificateError::ExpiredContext { not_after, .. } => ClientCertFailure::Expired {
+                    not_after: time(not_after),
+                },
+                CertificateError::NotValidYet => {
+                    ClientCertFailure::NotYetValid { not_before: None }
+                }
+                CertificateError::NotValidYetContext { not_before, .. } => {
+                    ClientCertFailure::NotYetValid {
+                        not_before: time(not_before),
+                    }
+                }
+                CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. } => {
+                    ClientCertFailure::WrongUsage { usages: Vec::new() }
+                }
+                other => ClientCertFailure::Other {
+                    why: format!("rustls refused it: {other}"),
+                },
+            },
+            _ => return None,
+        })
+    }
+
+    /// A stable code, for programs and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientCertFailure::Required { .. } => "client_certificate_required",
+            ClientCertFailure::UnknownCa { .. } => "client_certificate_unknown_ca",
+            ClientCertFailure::Expired { .. } => "client_certificate_expired",
+            ClientCertFailure::NotYetValid { .. } => "client_certificate_not_yet_valid",
+            ClientCertFailure::WrongUsage { .. } => "client_certificate_wrong_usage",
+            ClientCertFailure::Other { .. } => "client_certificate_refused",
+        }
+    }
+
+    /// What the client tells its user: what happened and what to do next.
+    pub fn client_words(&self, at: &str) -> String {
+        let cas = |accepted: &[String]| match accepted {
+            [] => "it named no CA".to_string(),
+            names => format!("it accepts certificates from: {}", names.join(", ")),
+        };
+        match self {
+            ClientCertFailure::Required { accepted } => format!(
+                "the server at {at} asked for a client certificate (mutual TLS: the visitor proves who they are \
+                 too) and demo_client presented none, so it refused the connection; {}. Give yours with \
+                 --cert FILE --key FILE (demo_pki client-cert --name NAME --ca CA_FILE --ca-key CA_KEY makes one).",
+                cas(accepted)
+            ),
+            ClientCertFailure::UnknownCa { issuer, accepted } => format!(
+                "the server at {at} refused your client certificate: it was issued by {}, a CA the server does not \
+                 accept; {}. Use a certificate issued by one of those.",
+                issuer.as_deref().unwrap_or("a CA"),
+                cas(accepted)
+            ),
+            ClientCertFailure::Expired { not_after } => format!(
+                "the server at {at} refused your client certificate: it expired{}. Make a fresh one with \
+                 demo_pki client-cert --force.",
+                not_after
+                    .map(|t| format!(" on {}", show_time(t)))
+                    .unwrap_or_default()
+            ),
+            ClientCertFailure::NotYetValid { not_before } => format!(
+                "the server at {at} refused your client certificate: it is not valid yet{}. Check this machine's \
+                 clock, or wait.",
+                not_before
+                    .map(|t| format!(" (it starts on {})", show_time(t)))
+                    .unwrap_or_default()
+            ),
+            ClientCertFailure::WrongUsage { usages } => format!(
+                "the server at {at} refused your client certificate: it is not meant to identify a TLS client \
+                 (its extended key usage is {}, without clientAuth), so a site's certificate cannot stand in for \
+                 a visitor's. Make a client certificate with demo_pki client-cert --name NAME.",
+                if usages.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    usages.join(", ")
+                }
+            ),
+            ClientCertFailure::Other { why } => {
+                format!("the server at {at} refused your client certificate: {why}.")
+            }
+        }
+    }
+
+    /// What the server logs about the visitor whose handshake it refused.
+    pub fn server_words(&self) -> String {
+        match self {
+            ClientCertFailure::Required { accepted } => format!(
+                "client certificate required: the visitor presented none (--client-auth required; accepted CAs: {})",
+                accepted.join(", ")
+            ),
+            ClientCertFailure::UnknownCa { accepted, .. } => format!(
+                "client certificate refused: issued by a CA not in --client-ca (accepted: {})",
+                accepted.join(", ")
+            ),
+            ClientCertFailure::Expired { not_after } => format!(
+                "client certificate refused: expired{}",
+                not_after.map(|t| format!(" on {}", show_time(t))).unwrap_or_default()
+            ),
+            ClientCertFailure::NotYetValid { not_before } => format!(
+                "client certificate refused: not valid yet{}",
+                not_before.map(|t| format!(" (starts on {})", show_time(t))).unwrap_or_default()
+            ),
+            ClientCertFailure::WrongUsage { .. } => {
+                "client certificate refused: not meant for a TLS client (its extended key usage lacks clientAuth)".into()
+            }
+            ClientCertFailure::Other { why } => format!("client certificate refused: {why}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

@@ -81,24 +81,30 @@ pub struct Offer {
 
 /// The server's TLS configuration: TLS 1.3 and 1.2, rustls's default cipher suites and
 /// key-exchange groups (X25519MLKEM768 first), ALPN h2 then http/1.1, and a key log when
-/// SSLKEYLOGFILE is set.
+/// SSLKEYLOGFILE is set. With `clients`, it asks each visitor for a certificate and lets that
+/// verifier judge it (see [`super::trust::client_verifier`]).
 pub fn server_config(
     identity: &Identity,
     provider: Arc<CryptoProvider>,
     offer: Offer,
+    clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 ) -> Result<Arc<ServerConfig>> {
     let versions: &[&rustls::SupportedProtocolVersion] = if offer.tls12_only {
         &[&rustls::version::TLS12]
     } else {
         rustls::DEFAULT_VERSIONS
     };
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
-        .map_err(|e| anyhow!("TLS configuration refused: {e}"))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
-            identity.key.clone(),
-        )));
+        .map_err(|e| anyhow!("TLS configuration refused: {e}"))?;
+    // Mutual TLS: the judge of visitors' certificates comes from the trust core.
+    let builder = match clients {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+        identity.key.clone(),
+    )));
     config.alpn_protocols = if offer.http1_only {
         vec![b"http/1.1".to_vec()]
     } else {

@@ -183,6 +183,66 @@ pub fn verifier(cas: &TrustedCas) -> Result<Arc<WebPkiServerVerifier>> {
         })
 }
 
+/// Whether demo_server asks visitors for a certificate (mutual TLS), and what a visitor without
+/// one gets: `required` refuses the handshake, `optional` serves the page anyway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    Required,
+    Optional,
+}
+
+impl ClientAuth {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientAuth::Required => "required",
+            ClientAuth::Optional => "optional",
+        }
+    }
+}
+
+impl std::str::FromStr for ClientAuth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "required" => Ok(ClientAuth::Required),
+            "optional" => Ok(ClientAuth::Optional),
+            other => Err(format!(
+                "{other:?} is not a client-auth mode; choose required (no certificate, no connection) or optional \
+                 (a visitor without one still gets the page)"
+            )),
+        }
+    }
+}
+
+/// The one judge of a visitor's certificate (mutual TLS), beside the judge of a server's: rustls's
+/// `WebPkiClientVerifier` with the certificates of `cas` as its only roots. It checks the chain,
+/// the signatures, the dates and that the certificate may identify a client (extended key usage
+/// clientAuth); it checks no name, since a client has no name it connects to. The server's
+/// CertificateRequest names these CAs, so that a client can pick the certificate they issued.
+pub fn client_verifier(
+    cas: &TrustedCas,
+    mode: ClientAuth,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in &cas.certs {
+        roots
+            .add(der.clone())
+            .map_err(|e| anyhow!("the client CA file {}: {e}", cas.file.display()))?;
+    }
+    let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        super::provider(),
+    );
+    let builder = match mode {
+        ClientAuth::Required => builder,
+        ClientAuth::Optional => builder.allow_unauthenticated(),
+    };
+    builder
+        .build()
+        .map_err(|e| anyhow!("the client CA file {}: {e}", cas.file.display()))
+}
+
 /// The name a client asks for, as rustls checks it: a DNS name or an IP address.
 pub fn server_name(name: &str) -> Result<ServerName<'static>> {
     ServerName::try_from(name.to_string())

@@ -239,6 +239,56 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
     if let Some(warning) = &c.strict_warning {
         out.push_str(&wrap(&format!("Warning: {warning}"), "   "));
     }
+    if let Some(auth) = &c.client_auth {
+        out.push_str(&client_auth(auth));
+    }
+    out
+}
+
+/// Mutual TLS: the server's CertificateRequest, and the client's Certificate and
+/// CertificateVerify.
+fn client_auth(a: &ClientAuthStep) -> String {
+    let mut out = String::new();
+    out.push_str(&wrap(
+        &format!(
+            "Then the server asked who YOU are (mutual TLS), in a CertificateRequest: it accepts \
+             certificates from {}, signed with {}.",
+            if a.accepted_cas.is_empty() {
+                "any CA (it named none)".to_string()
+            } else {
+                a.accepted_cas.join(", ")
+            },
+            a.signature_schemes
+                .iter()
+                .map(|s| s.iana_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "   ",
+    ));
+    let answer = match &a.presented {
+        Some(sentence) => format!(
+            "The client answered with its Certificate ({sentence}) and a CertificateVerify: a signature \
+             over the handshake so far, made with the certificate's private key, which proves it holds that \
+             key (the key itself never leaves the client)."
+        ),
+        None => {
+            "The client had no certificate: it answered with an empty Certificate message and no \
+                 CertificateVerify."
+                .to_string()
+        }
+    };
+    out.push_str(&wrap(&answer, "   "));
+    out.push_str(&wrap(
+        if a.in_clear {
+            "In TLS 1.2 the client's Certificate travels in clear: anyone on the path can read who is \
+             connecting (TLS 1.3 encrypts it)."
+        } else {
+            "In TLS 1.3 the client's Certificate is encrypted: an eavesdropper does not learn who is \
+             connecting."
+        },
+        "   ",
+    ));
     out
 }
 

@@ -50,7 +50,8 @@ pub async fn tell(req: &Request) -> Result<Story> {
     }
     let cas = req.trusted_cas()?;
     let key_log = trust::key_log_file()?;
-    let observed = trust::observed_config(&cas, key_log.is_some())?;
+    let asker = Arc::new(trust::ClientCertAsker::new(req.identity.as_deref()));
+    let observed = trust::observed_config(&cas, key_log.is_some(), asker)?;
     let server_name = target.server_name()?;
     // aws-lc sets up its random generator on first use, which took 30 to 55 ms here: pay that
     // before the story's clock starts, so that its timings show the network and the handshake.
@@ -85,6 +86,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
         presented: Vec::new(),
         tickets: TicketCounter::new(),
         resumed: false,
+        identity: req.identity.clone(),
     };
     run.go(server_name).await;
     Ok(run.story)
@@ -105,6 +107,8 @@ struct Run {
     /// The session tickets the server sent.
     tickets: Arc<TicketCounter>,
     resumed: bool,
+    /// The client certificate this client holds (`--cert`), if any.
+    identity: Option<Arc<trust::ClientIdentity>>,
 }
 
 /// The story stopped; the failure is in it.
@@ -150,6 +154,8 @@ impl Run {
             timeout: self.timeout,
             connected,
             presented: &self.presented,
+            asked: self.observed.asker.seen(),
+            own_cert: self.identity.as_deref().map(|i| &i.leaf),
         }
     }
 
@@ -350,6 +356,16 @@ impl Run {
                 trusted_ca: verdict.trusted_ca,
                 failure: verdict.failure.as_ref().map(|f| f.code()),
                 strict_warning: verdict.strict_warning,
+                client_auth: self.observed.asker.seen().map(|asked| ClientAuthStep {
+                    accepted_cas: asked.ca_names,
+                    signature_schemes: asked.schemes,
+                    presented: self
+                        .identity
+                        .as_deref()
+                        .filter(|_| asked.presented)
+                        .map(|i| i.leaf.sentence()),
+                    in_clear: tls12,
+                }),
             });
         }
 

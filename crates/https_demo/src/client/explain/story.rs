@@ -113,6 +113,26 @@ pub struct CertificateStep {
     /// When it verified: what strict clients (Python 3.13, `openssl verify -x509_strict`) would
     /// still refuse in the chain.
     pub strict_warning: Option<String>,
+    /// Mutual TLS: the server's CertificateRequest and this client's answer, when it asked.
+    pub client_auth: Option<ClientAuthStep>,
+}
+
+/// Mutual TLS, as this connection carried it: what the server's CertificateRequest asked for
+/// (as rustls read it from the server's bytes), and whether the client answered with a
+/// Certificate and a CertificateVerify (the signature over the handshake so far that proves it
+/// holds the certificate's key).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientAuthStep {
+    /// The CAs the server accepts, by name.
+    pub accepted_cas: Vec<String>,
+    /// The signature schemes the server accepts for the CertificateVerify.
+    #[serde(serialize_with = "named_all")]
+    pub signature_schemes: Vec<rustls::SignatureScheme>,
+    /// The sentence of the certificate the client sent; None when it had none (an empty
+    /// Certificate message, and no CertificateVerify).
+    pub presented: Option<String>,
+    /// TLS 1.2 sends the client's Certificate in clear; TLS 1.3 encrypts it.
+    pub in_clear: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
