@@ -51,8 +51,42 @@ struct Log {
     tls: bool,
     sent: Flow,
     received: Flow,
-    records: Vec<Record>,
+    records: Vec<Kept>,
     records_total: usize,
+}
+
+/// A [`Record`] as kept while the connection lives: 32-bit fields, since a server keeps these
+/// for each of its connections (20 bytes instead of 32).
+#[derive(Clone, Copy, Debug)]
+struct Kept {
+    way: Way,
+    at_micros: u32,
+    offset: u32,
+    content_type: ContentType,
+    bytes: u32,
+    first_handshake: Option<HandshakeType>,
+}
+
+impl From<Kept> for Record {
+    fn from(k: Kept) -> Record {
+        Record {
+            way: k.way,
+            at_micros: k.at_micros.into(),
+            offset: k.offset.into(),
+            content_type: k.content_type,
+            bytes: k.bytes as usize,
+            first_handshake: k.first_handshake,
+        }
+    }
+}
+
+impl Flow {
+    fn with_room(keep: usize) -> Flow {
+        Flow {
+            kept: Vec::with_capacity(keep.min(256)),
+            ..Flow::default()
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -98,10 +132,11 @@ impl Wire {
             keep,
             max_records,
             tls,
-            sent: Flow::default(),
-            received: Flow::default(),
-            // Filled to the bound at most: no room to spare for each of a server's connections.
-            records: Vec::with_capacity(max_records.min(64)),
+            // A server keeps a few dozen bytes each way: room for exactly that, no more.
+            sent: Flow::with_room(keep),
+            received: Flow::with_room(keep),
+            // Grown as records come: a connection that made one request has about ten.
+            records: Vec::new(),
             records_total: 0,
         })))
     }
@@ -130,7 +165,7 @@ impl Wire {
             received: log.received.kept.clone(),
             sent_total: log.sent.total,
             received_total: log.received.total,
-            records: log.records.clone(),
+            records: log.records.iter().map(|&k| k.into()).collect(),
             records_total: log.records_total,
         }
     }
@@ -193,12 +228,13 @@ impl Wire {
                     if kind == ContentType::Handshake && length > 0 {
                         flow.type_of = Some(log.records.len());
                     }
-                    log.records.push(Record {
+                    log.records.push(Kept {
                         way,
-                        at_micros: flow.header_at.unwrap_or(at).as_micros() as u64,
-                        offset: at_offset - 5,
+                        at_micros: u32::try_from(flow.header_at.unwrap_or(at).as_micros())
+                            .unwrap_or(u32::MAX),
+                        offset: u32::try_from(at_offset - 5).unwrap_or(u32::MAX),
                         content_type: ContentType::from(flow.header[0]),
-                        bytes: 5 + length,
+                        bytes: u32::try_from(5 + length).unwrap_or(u32::MAX),
                         first_handshake: None,
                     });
                 }
