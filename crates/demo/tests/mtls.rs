@@ -4,6 +4,8 @@
 mod support;
 
 use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use support::*;
 use tempfile::TempDir;
@@ -703,4 +705,92 @@ fn explain_tells_the_certificate_request_and_the_clients_answer_matched_with_the
             "{story}"
         );
     }
+}
+
+/// Headless Chromium with alice's .p12 in its NSS database presents it, without a prompt, and is
+/// greeted by name. Chromium presents a client certificate unasked only under the managed policy
+/// AutoSelectCertificateForUrls, which Linux Chromium reads from /etc/chromium/policies/managed
+/// alone: Chromium runs in a private mount namespace (`unshare -m`) in which a temporary copy of
+/// /etc/chromium, with the policy, is bound over it, so the machine's own /etc is untouched.
+#[test]
+fn chromium_presents_alices_p12_and_the_page_greets_her() {
+    let namespaces = running_as_root()
+        && run_bounded(
+            Command::new("unshare").args(["-m", "true"]),
+            Duration::from_secs(10),
+        )
+        .status
+        .success();
+    if !namespaces {
+        eprintln!(
+            "SKIPPED: this test needs root and `unshare -m` (a private mount namespace) to give \
+             Chromium its certificate policy without touching /etc"
+        );
+        return;
+    }
+    let server = Server::start(&["--client-auth", "required"]);
+    let home = tempfile::tempdir().unwrap();
+    support::browser::trust_in_nss(home.path(), &ca_file(), "HTTPS Demo CA");
+    let pass = std::fs::read_to_string(repo().join("secret/reminder.txt")).unwrap();
+    let pass = pass.lines().next().unwrap();
+    let db = format!("sql:{}", home.path().join(".pki/nssdb").display());
+    let p12 = repo().join("clients/alice.p12");
+    let imported = run_bounded(
+        Command::new("pk12util").env("HOME", home.path()).args([
+            "-d",
+            &db,
+            "-i",
+            p12.to_str().unwrap(),
+            "-W",
+            pass,
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(
+        imported.status.success(),
+        "pk12util: {}",
+        text(&imported.stderr)
+    );
+
+    let etc = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("/etc/chromium").unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), etc.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let managed = etc.path().join("policies/managed");
+    std::fs::create_dir_all(&managed).unwrap();
+    let pattern = format!("https://localhost:{}", server.port);
+    let rule = serde_json::json!({ "pattern": pattern, "filter": {} }).to_string();
+    std::fs::write(
+        managed.join("client_cert.json"),
+        serde_json::json!({ "AutoSelectCertificateForUrls": [rule] }).to_string(),
+    )
+    .unwrap();
+
+    let url = server.url("/");
+    let mut cmd = Command::new("unshare");
+    cmd.env("HOME", home.path())
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /etc/chromium && exec chromium \"$@\"",
+        ])
+        .arg(etc.path())
+        .args(support::browser::chromium_flags(home.path(), "profile"))
+        .args(["--dump-dom", &url]);
+    let out = run_bounded(&mut cmd, Duration::from_secs(90));
+    let dom = text(&out.stdout);
+    assert!(
+        dom.contains("Hello, alice"),
+        "Chromium was not greeted as alice: {dom}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        server.wait_for_log("client_cert=\"CN=alice\""),
+        "{}",
+        server.logs()
+    );
 }

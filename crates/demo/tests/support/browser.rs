@@ -17,7 +17,13 @@ pub fn chromium(home: &Path, args: &[&str]) -> Output {
 /// [`chromium`] with the profile folder `home/profile`, for tests that run several at once.
 pub fn chromium_with_profile(home: &Path, profile: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new("chromium");
-    cmd.env("HOME", home).args([
+    cmd.env("HOME", home).args(chromium_flags(home, profile));
+    run_bounded(cmd.args(args), Duration::from_secs(90))
+}
+
+/// The flags every test run of Chromium gets: headless, off the network, its own profile.
+pub fn chromium_flags(home: &Path, profile: &str) -> Vec<String> {
+    [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -26,9 +32,11 @@ pub fn chromium_with_profile(home: &Path, profile: &str, args: &[&str]) -> Outpu
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        &format!("--user-data-dir={}", home.join(profile).display()),
-    ]);
-    run_bounded(cmd.args(args), Duration::from_secs(90))
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([format!("--user-data-dir={}", home.join(profile).display())])
+    .collect()
 }
 
 /// Makes `home/.pki/nssdb` and adds `ca` to it as a trusted CA (`C,,`) named `nickname`.
