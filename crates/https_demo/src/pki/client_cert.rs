@@ -97,14 +97,7 @@ pub fn create(req: &ClientCertRequest<'_>, ca: &Ca) -> Result<NewClientCert> {
             ca.name
         );
     }
-    let start = validity::now();
-    let not_after = validity::leaf_not_after(start, req.days)?;
-    if not_after > ca.not_after {
-        bail!(
-            "the certificate would outlive its CA, which expires on {}. Ask for fewer --days, or make a new CA.",
-            super::inspect::show_time(ca.not_after)
-        );
-    }
+    let (start, not_after) = validity::leaf_window(req.days, ca.not_after)?;
     let mut params = CertificateParams::default();
     params
         .distinguished_name

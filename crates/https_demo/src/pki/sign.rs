@@ -156,14 +156,7 @@ pub fn sign_csr(csr_pem: &str, csr_shown: &str, ca: &Ca, req: &SignRequest) -> R
         );
     }
 
-    let start = validity::now();
-    let not_after = validity::leaf_not_after(start, req.days)?;
-    if not_after > ca.not_after {
-        bail!(
-            "the certificate would outlive its CA, which expires on {}. Ask for fewer --days, or make a new CA.",
-            super::inspect::show_time(ca.not_after)
-        );
-    }
+    let (start, not_after) = validity::leaf_window(req.days, ca.not_after)?;
     let mut params = CertificateParams::default();
     params.distinguished_name = csr.params.distinguished_name.clone();
     params.subject_alt_names = sans;

@@ -33,6 +33,23 @@ pub fn add_months(from: OffsetDateTime, months: u32) -> OffsetDateTime {
     }
 }
 
+/// A leaf certificate's dates, from now: `days` (or the default), and never past its CA's
+/// `ca_not_after`, which clients would refuse.
+pub fn leaf_window(
+    days: Option<i64>,
+    ca_not_after: OffsetDateTime,
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    let start = now();
+    let not_after = leaf_not_after(start, days)?;
+    if not_after > ca_not_after {
+        bail!(
+            "the certificate would outlive its CA, which expires on {}. Ask for fewer --days, or make a new CA.",
+            super::inspect::show_time(ca_not_after)
+        );
+    }
+    Ok((start, not_after))
+}
+
 /// The end of a site certificate that starts at `start`: `days` when asked, else mkcert's
 /// 2 years 3 months. More than 825 days is refused, with the reason.
 pub fn leaf_not_after(start: OffsetDateTime, days: Option<i64>) -> Result<OffsetDateTime> {
