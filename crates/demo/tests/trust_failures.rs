@@ -34,6 +34,33 @@ struct Case {
     invalid_dates: bool,
 }
 
+/// The tutorials' self-signed certificate for localhost (`site.pem`, `site.key` in `dir`):
+/// `openssl req -x509 -newkey ec ... -subj /CN=localhost -addext subjectAltName=DNS:localhost`,
+/// with `extra` arguments.
+fn tutorial_self_signed(dir: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+        "-days",
+        "30",
+        "-keyout",
+        "site.key",
+        "-out",
+        "site.pem",
+    ];
+    args.extend(extra);
+    openssl(dir, &args);
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let out = run_bounded(
         Command::new("openssl").current_dir(dir).args(args),
@@ -114,30 +141,7 @@ fn cases(root: &Path) -> Vec<Case> {
 
     // The tutorial's command, with CA:FALSE: a plain self-signed site certificate.
     add("self_signed", FailureKind::SelfSigned, &|d| {
-        openssl(
-            d,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost",
-                "-addext",
-                "basicConstraints=critical,CA:FALSE",
-                "-days",
-                "30",
-                "-keyout",
-                "site.key",
-                "-out",
-                "site.pem",
-            ],
-        );
+        tutorial_self_signed(d, &["-addext", "basicConstraints=critical,CA:FALSE"]);
         let trusted = test_ca(d, "trusted.pem", "Trusted CA");
         (d.join("site.pem"), d.join("site.key"), trusted.file, false)
     });
@@ -147,28 +151,7 @@ fn cases(root: &Path) -> Vec<Case> {
         "tutorial_self_signed",
         FailureKind::CaUsedAsEndEntity,
         &|d| {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=DNS:localhost",
-                    "-days",
-                    "30",
-                    "-keyout",
-                    "site.key",
-                    "-out",
-                    "site.pem",
-                ],
-            );
+            tutorial_self_signed(d, &[]);
             let trusted = test_ca(d, "trusted.pem", "Trusted CA");
             (d.join("site.pem"), d.join("site.key"), trusted.file, false)
         },
@@ -495,30 +478,7 @@ fn every_failure_is_named_the_same_by_the_client_explain_and_demo_pki_verify() {
 fn a_self_signed_certificate_is_explained_with_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-days",
-            "30",
-            "-keyout",
-            "site.key",
-            "-out",
-            "site.pem",
-        ],
-    );
+    tutorial_self_signed(d, &["-addext", "basicConstraints=critical,CA:FALSE"]);
     let out = run(
         env!("CARGO_BIN_EXE_demo_pki"),
         &repo(),
