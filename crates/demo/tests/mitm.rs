@@ -396,23 +396,8 @@ fn it_relays_to_its_upstream_only_never_to_another_host() {
 #[test]
 fn the_lab_prints_one_row_per_client() {
     let out_dir = tempfile::tempdir().unwrap();
-    let copy = checkout_copy();
-    let out = run_bounded(
-        Command::new("./mitm_lab.sh")
-            .current_dir(copy.path())
-            .arg(out_dir.path())
-            .env("CARGO_TARGET_DIR", target_dir())
-            .env_remove("SSLKEYLOGFILE"),
-        Duration::from_secs(1200),
-    );
-    let said = text(&out.stdout);
-    assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
-    let row = |name: &str| {
-        said.lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("no row {name}: {said}"))
-            .to_string()
-    };
+    let said = run_lab_script("mitm_lab.sh", out_dir.path());
+    let row = |name: &str| table_row(&said, name);
     for refused in [
         "demo_client (trusts the demo CA)",
         "curl --cacert demo CA",

@@ -57,25 +57,9 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
     );
     let out_dir = tempfile::tempdir().unwrap();
     let dir = out_dir.path();
-    // The lab serves the bundled set: run it in a copy of the checkout with a fresh one.
-    let copy = checkout_copy();
-    let out = run_bounded(
-        Command::new("./wireshark_lab.sh")
-            .current_dir(copy.path())
-            .arg(dir)
-            .env("CARGO_TARGET_DIR", target_dir())
-            .env_remove("SSLKEYLOGFILE")
-            .env_remove("SECRET_KEY"),
-        Duration::from_secs(1200),
-    );
-    let said = text(&out.stdout);
-    assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
-    let row = |name: &str| {
-        said.lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("no row {name}: {said}"))
-            .to_string()
-    };
+    // The lab serves the bundled set: it runs in a copy of the checkout with a fresh one.
+    let said = run_lab_script("wireshark_lab.sh", dir);
+    let row = |name: &str| table_row(&said, name);
     let cells = |name: &str| {
         row(name)
             .split_whitespace()

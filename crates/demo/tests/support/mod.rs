@@ -115,6 +115,33 @@ pub fn checkout_copy() -> tempfile::TempDir {
     copy
 }
 
+/// Runs one of the checkout's lab scripts (`./wireshark_lab.sh`, `./mitm_lab.sh`) in a copy of
+/// the checkout with a fresh demo set, writing into `out_dir`, on the tests' release build.
+/// Returns what it printed, after checking that it succeeded.
+pub fn run_lab_script(script: &str, out_dir: &Path) -> String {
+    let copy = checkout_copy();
+    let out = run_bounded(
+        Command::new(format!("./{script}"))
+            .current_dir(copy.path())
+            .arg(out_dir)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env_remove("SSLKEYLOGFILE")
+            .env_remove("SECRET_KEY"),
+        Duration::from_secs(1200),
+    );
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
+    said
+}
+
+/// The line of a lab's table that starts with `name`.
+pub fn table_row(said: &str, name: &str) -> String {
+    said.lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no row {name}: {said}"))
+        .to_string()
+}
+
 pub fn ca_file() -> PathBuf {
     repo().join("ca_certificates_for_client/ca_public_key.pem")
 }
