@@ -216,6 +216,8 @@ fn show_subtree(s: &GeneralSubtree) -> String {
                 m.iter().map(|b| b.count_ones()).sum::<u32>()
             )
         }
-        other => format!("{other:?}"),
+        GeneralSubtree::Rfc822Name(mail) => format!("email {mail}"),
+        GeneralSubtree::DirectoryName(_) => "a directory name (distinguished name)".to_string(),
+        _ => "a name of a kind demo_pki does not show".to_string(),
     }
 }
