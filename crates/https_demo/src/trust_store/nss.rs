@@ -222,6 +222,12 @@ fn under_sudo() -> Option<Vec<Report>> {
 }
 
 pub fn install(ca: &Ca) -> Vec<Report> {
+    each_database(|db| install_one(db, ca))
+}
+
+/// `act` on each NSS database of this user (Chromium's, every Firefox profile's), one report
+/// each; nothing under sudo, whose HOME may be root's.
+fn each_database(act: impl Fn(&Db) -> Outcome) -> Vec<Report> {
     if let Some(skipped) = under_sudo() {
         return skipped;
     }
@@ -230,14 +236,11 @@ pub fn install(ca: &Ca) -> Vec<Report> {
     };
     databases(&home)
         .into_iter()
-        .map(|db| {
-            let outcome = install_one(&db, ca);
-            Report {
-                store: Store::Nss,
-                place: db.place(),
-                outcome,
-                restart: Some(db.restart()),
-            }
+        .map(|db| Report {
+            store: Store::Nss,
+            place: db.place(),
+            outcome: act(&db),
+            restart: Some(db.restart()),
         })
         .collect()
 }
@@ -265,28 +268,13 @@ fn install_one(db: &Db, ca: &Ca) -> Outcome {
 }
 
 pub fn uninstall(ca: &Ca) -> Vec<Report> {
-    if let Some(skipped) = under_sudo() {
-        return skipped;
-    }
-    let Some(home) = super::home() else {
-        return no_home();
-    };
-    databases(&home)
-        .into_iter()
-        .map(|db| {
-            let outcome = if db.exists() {
-                uninstall_one(&db, ca)
-            } else {
-                Outcome::NotThere
-            };
-            Report {
-                store: Store::Nss,
-                place: db.place(),
-                outcome,
-                restart: Some(db.restart()),
-            }
-        })
-        .collect()
+    each_database(|db| {
+        if db.exists() {
+            uninstall_one(db, ca)
+        } else {
+            Outcome::NotThere
+        }
+    })
 }
 
 fn uninstall_one(db: &Db, ca: &Ca) -> Outcome {
