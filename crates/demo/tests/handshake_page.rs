@@ -28,18 +28,7 @@ fn handshake_over_curl(extra: &[&str]) -> (Vec<(String, String, bool)>, serde_js
     let out = curl(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json = json_of(&text(&out.stdout));
-    let list = json["messages"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no messages: {json:#}"))
-        .iter()
-        .map(|m| {
-            (
-                m["name"].as_str().unwrap().to_string(),
-                m["from"].as_str().unwrap().to_string(),
-                m["clear"].as_bool().unwrap(),
-            )
-        })
-        .collect();
+    let list = messages(&json);
     // The ClientHello's size on the page is the one the server logged for that connection,
     // found by its client random.
     let random = json["client_random"].as_str().unwrap();
@@ -251,16 +240,11 @@ fn handshake_of(list: &[(String, String, bool)], from: &str) -> Vec<String> {
 /// /handshake's list (the server's view of a curl connection) names the same messages in the
 /// same order as `demo_client --explain --json` (the client's view of its own TLS 1.3
 /// connection), side by side; and --explain opens with the same list drawn in text.
-#[test]
-fn the_server_and_the_client_name_the_same_messages() {
-    let (server_view, json) = handshake_over_curl(&["--tlsv1.3"]);
-    let server = Server::start(&[]);
-    let out = demo_client(&["--json", &server.url("/")]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let story = json_of(&text(&out.stdout));
-    let client_view: Vec<(String, String, bool)> = story["messages"]
+/// The `messages` list of a /handshake or `demo_client --json` answer: name, sender, clear.
+fn messages(json: &serde_json::Value) -> Vec<(String, String, bool)> {
+    json["messages"]
         .as_array()
-        .unwrap_or_else(|| panic!("no messages: {story:#}"))
+        .unwrap_or_else(|| panic!("no messages: {json:#}"))
         .iter()
         .map(|m| {
             (
@@ -269,7 +253,17 @@ fn the_server_and_the_client_name_the_same_messages() {
                 m["clear"].as_bool().unwrap(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_server_and_the_client_name_the_same_messages() {
+    let (server_view, json) = handshake_over_curl(&["--tlsv1.3"]);
+    let server = Server::start(&[]);
+    let out = demo_client(&["--json", &server.url("/")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let story = json_of(&text(&out.stdout));
+    let client_view = messages(&story);
     for side in ["client", "server"] {
         assert_eq!(
             handshake_of(&server_view, side),
