@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod certs;
+pub mod listening;
 pub mod tools;
 
 #[allow(unused_imports)] // not every test binary runs the tools
@@ -170,8 +171,21 @@ fn collect<R: Read + Send + 'static>(
     lines: Option<mpsc::Sender<String>>,
 ) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let buf = Arc::new(Mutex::new(String::new()));
-    let out = buf.clone();
-    let reader = std::thread::spawn(move || {
+    let reader = collect_lines(pipe, buf.clone(), lines);
+    (buf, reader)
+}
+
+/// Appends every line of `pipe` to `buf`, in the background.
+fn collect_into<R: Read + Send + 'static>(pipe: R, buf: Arc<Mutex<String>>) {
+    collect_lines(pipe, buf, None);
+}
+
+fn collect_lines<R: Read + Send + 'static>(
+    pipe: R,
+    out: Arc<Mutex<String>>,
+    lines: Option<mpsc::Sender<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             out.lock().unwrap().push_str(&line);
             out.lock().unwrap().push('\n');
@@ -179,8 +193,7 @@ fn collect<R: Read + Send + 'static>(
                 let _ = tx.send(line);
             }
         }
-    });
-    (buf, reader)
+    })
 }
 
 impl Server {
@@ -334,6 +347,42 @@ impl Peer {
                 }
             }
         }
+    }
+
+    /// Starts `cmd` (told to bind port 0) and waits (bounded) until its process listens on
+    /// `count` TCP ports, read from `/proc` (for peers that do not print the port they got:
+    /// nginx, pebble, uwsgi, Caddy). `port` is the lowest; [`Peer::ports`] gives them all.
+    pub fn start_listening(mut cmd: Command, count: usize) -> Peer {
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+        // These peers log on stderr: both streams go into the one text tests read.
+        let (output, _) = collect(child.stdout.take().unwrap(), None);
+        collect_into(child.stderr.take().unwrap(), output.clone());
+        match listening::wait_listening(child.id(), count, Duration::from_secs(20)) {
+            Some(ports) => Peer {
+                child,
+                port: ports[0],
+                output,
+            },
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{shown} never listened on {count} port(s); stdout and stderr:\n{}",
+                    output.lock().unwrap()
+                );
+            }
+        }
+    }
+
+    /// Every TCP port the peer's process listens on now, sorted.
+    pub fn ports(&self) -> Vec<u16> {
+        listening::listening_ports(self.child.id())
     }
 
     /// `openssl s_server` on 127.0.0.1, port 0, with `args` (-cert, -key, -WWW...), run in `dir`.
