@@ -30,7 +30,7 @@ use super::tuning::{self, BoxError};
 use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
 use crate::tls::failure::ClientCertFailure;
-use crate::wire::recording::Wire;
+use crate::wire::recording::{Keep, Wire};
 
 pub struct Context {
     pub transport: Transport,
@@ -72,8 +72,14 @@ pub async fn handle(
     };
     let local = stream.local_addr().ok();
     // The server's own side of the handshake, for /handshake: record headers, and only the
-    // first bytes each way (the hellos' randoms).
-    let wire = Wire::tls(facts::HELLO_HEAD, facts::RECORDS_KEPT);
+    // first bytes it sent (the ServerHello's random; the client's is in the kept ClientHello).
+    let wire = Wire::tls(
+        Keep {
+            sent: facts::HELLO_HEAD,
+            received: 0,
+        },
+        facts::RECORDS_KEPT,
+    );
     let limit = ctx.limits.handshake_timeout;
     // 1. Sniff, 2. handshake: the whole opening, from the first byte to the end of the
     // handshake, is bounded; so is waiting for a first byte that never comes.
@@ -156,8 +162,8 @@ pub async fn handle(
     tracing::info!(
         %peer,
         sni = facts.sni.as_deref().unwrap_or("-"),
-        version = facts.version.as_str(),
-        suite = facts.cipher_suite.as_str(),
+        version = facts.version_name().as_str(),
+        suite = facts.suite_name().as_str(),
         group = facts.group_name().as_str(),
         alpn = facts.alpn.as_deref().unwrap_or("-"),
         client_random = facts.client_random().as_deref().unwrap_or("-"),

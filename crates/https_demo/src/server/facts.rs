@@ -12,7 +12,7 @@ use crate::wire::recording::Wire;
 use crate::pki::inspect::CertSummary;
 use crate::tls::trust::ClientAuth;
 use crate::wire::hello::{self, ClientHello};
-use crate::wire::iana::{self as names, Iana, NamedGroup};
+use crate::wire::iana::{self as names, CipherSuite, Iana, NamedGroup, ProtocolVersion};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionFacts {
@@ -23,11 +23,14 @@ pub struct ConnectionFacts {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TlsFacts {
-    pub version: String,
-    /// IANA name, e.g. TLS_AES_256_GCM_SHA384.
-    pub cipher_suite: String,
+    /// Kept typed, named when shown ("TLS 1.3"): every open connection holds these.
+    #[serde(serialize_with = "name_or_dash")]
+    pub version: Option<ProtocolVersion>,
+    /// Named by IANA when shown, e.g. TLS_AES_256_GCM_SHA384.
+    #[serde(serialize_with = "name_or_dash")]
+    pub cipher_suite: Option<CipherSuite>,
     /// "-" in the JSON and the log when rustls names none (a resumed TLS 1.2 session).
-    #[serde(serialize_with = "group_or_dash")]
+    #[serde(serialize_with = "name_or_dash")]
     pub key_exchange_group: Option<NamedGroup>,
     pub post_quantum: bool,
     pub alpn: Option<String>,
@@ -47,13 +50,14 @@ pub struct TlsFacts {
     pub wire: Option<Seen>,
 }
 
-/// How many records the server notes per connection: the handshake flights (about 12 in
-/// TLS 1.3), then the first requests and responses. Each is some 40 bytes; nothing past these
-/// is kept, so an idle keep-alive connection carries under 1 KB more.
+/// How many records the server notes per connection: the handshake flights (about 8 in
+/// TLS 1.3: rustls sends its encrypted flight as one record), then the first requests and
+/// responses. Each is 16 bytes; nothing past these is kept.
 pub const RECORDS_KEPT: usize = 20;
 
-/// The bytes kept each way: up to the hello's random (5-byte record header, 4-byte handshake
-/// header, 2-byte version, 32-byte random), for the key schedule's sentence.
+/// The bytes the server keeps of what it sent: up to the ServerHello's random (5-byte record
+/// header, 4-byte handshake header, 2-byte version, 32-byte random), for the key schedule's
+/// sentence.
 pub const HELLO_HEAD: usize = 43;
 
 /// The server's own recording of one connection, with what it needs to name the messages.
@@ -123,12 +127,13 @@ impl ClientCertFacts {
     }
 }
 
-fn group_or_dash<S: Serializer>(group: &Option<NamedGroup>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&group_name(*group))
+fn name_or_dash<T: Iana, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&name(*value))
 }
 
-fn group_name(group: Option<NamedGroup>) -> String {
-    group.map_or_else(|| "-".into(), Iana::iana_name)
+/// A negotiated value's name, or "-" when there is none.
+pub fn name<T: Iana>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".into(), Iana::iana_name)
 }
 
 /// What the client offered, as far as the server can tell.
@@ -188,8 +193,16 @@ fn offered(bytes: &[u8]) -> Offered {
 
 impl TlsFacts {
     /// The key-exchange group's name, for the log line and the page.
+    pub fn version_name(&self) -> String {
+        name(self.version)
+    }
+
+    pub fn suite_name(&self) -> String {
+        name(self.cipher_suite)
+    }
+
     pub fn group_name(&self) -> String {
-        group_name(self.key_exchange_group)
+        name(self.key_exchange_group)
     }
 
     /// The ClientHello's size with its handshake header, as its header declares it.
@@ -226,14 +239,8 @@ impl TlsFacts {
         let presented = conn.peer_certificates().and_then(|c| c.first());
         let group = conn.negotiated_key_exchange_group().map(|g| g.name());
         TlsFacts {
-            version: conn
-                .protocol_version()
-                .map(Iana::iana_name)
-                .unwrap_or_else(|| "-".into()),
-            cipher_suite: conn
-                .negotiated_cipher_suite()
-                .map(|s| s.suite().iana_name())
-                .unwrap_or_else(|| "-".into()),
+            version: conn.protocol_version(),
+            cipher_suite: conn.negotiated_cipher_suite().map(|s| s.suite()),
             post_quantum: group.is_some_and(names::is_post_quantum),
             key_exchange_group: group,
             alpn: conn

@@ -23,7 +23,7 @@ pub fn handshake_json(facts: &ConnectionFacts) -> serde_json::Value {
     let tls = facts.tls.as_ref();
     serde_json::json!({
         "peer": facts.peer,
-        "version": tls.map(|t| t.version.as_str()),
+        "version": tls.map(|t| t.version_name()),
         "client_random": tls.and_then(|t| t.client_random()),
         "messages": tls.and_then(|t| t.wire.as_ref()).map(|w| w.messages()),
     })
@@ -121,7 +121,7 @@ pub fn handshake_html(facts: &ConnectionFacts, server_certificate: Option<&str>)
          own encrypted messages because it sent them, in the order TLS sends them. The response \
          that carries this page is still being written as it is drawn: reload to see it.</p>\n\
          <figure>{svg}</figure>\n",
-        version = esc(&tls.version),
+        version = esc(&tls.version_name()),
         svg = svg(&messages),
     );
     if let Some(random) = tls.client_random() {
@@ -237,8 +237,8 @@ fn steps(
         format!(
             "<p>This server answered: {sh_at}. It chose {} with <code>{}</code>, and the key exchange \
              <code>{}</code>.</p>",
-            esc(&tls.version),
-            esc(&tls.cipher_suite),
+            esc(&tls.version_name()),
+            esc(&tls.suite_name()),
             esc(&tls.group_name())
         ),
     );
@@ -294,7 +294,7 @@ fn steps(
              authenticated with <code>{}</code>.</p>",
             count(Kind::Request),
             count(Kind::Response),
-            esc(&tls.cipher_suite)
+            esc(&tls.suite_name())
         ),
     );
     let clear: Vec<String> = messages

@@ -45,8 +45,8 @@ pub fn secret_html(message: &str, facts: &ConnectionFacts) -> String {
     let how = match &facts.tls {
         Some(tls) => format!(
             "<p class=\"ok\">It reached you over {} with {}: nobody between us could read it.</p>",
-            esc(&tls.version),
-            esc(&tls.cipher_suite)
+            esc(&tls.version_name()),
+            esc(&tls.suite_name())
         ),
         None => "<p class=\"warn\">It reached you over plain HTTP: anyone on the path could read it.</p>".into(),
     };
@@ -101,12 +101,12 @@ pub fn connection_html(facts: &ConnectionFacts, server_certificate: Option<&str>
     let mut add = |k: &str, v: String| {
         let _ = writeln!(rows, "<tr><th>{k}</th><td>{v}</td></tr>");
     };
-    add("TLS version", esc(&tls.version));
+    add("TLS version", esc(&tls.version_name()));
     add(
         "Cipher suite",
         format!(
             "<code>{}</code>: encrypts and authenticates every byte after the handshake",
-            esc(&tls.cipher_suite)
+            esc(&tls.suite_name())
         ),
     );
     add(

@@ -3,7 +3,7 @@
 //! the path sees, recorded from inside.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -43,27 +43,29 @@ pub struct Record {
 #[derive(Clone, Debug)]
 pub struct Wire(Arc<Mutex<Log>>);
 
+/// Kept for every connection a server holds, so every field is as small as it can be (the
+/// bench's idle-connection memory row counts them): 32-bit times and offsets, and records
+/// allocated as they come, a few at a time.
 #[derive(Debug)]
 struct Log {
     started: Instant,
-    keep: usize,
-    max_records: usize,
+    max_records: u16,
     tls: bool,
     sent: Flow,
     received: Flow,
     records: Vec<Kept>,
-    records_total: usize,
+    records_total: u32,
 }
 
-/// A [`Record`] as kept while the connection lives: 32-bit fields, since a server keeps these
-/// for each of its connections (20 bytes instead of 32).
+/// A [`Record`] as kept while the connection lives: 16 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Kept {
-    way: Way,
     at_micros: u32,
     offset: u32,
+    /// The header's length field: the payload's size.
+    length: u16,
+    way: Way,
     content_type: ContentType,
-    bytes: u32,
     first_handshake: Option<HandshakeType>,
 }
 
@@ -74,33 +76,42 @@ impl From<Kept> for Record {
             at_micros: k.at_micros.into(),
             offset: k.offset.into(),
             content_type: k.content_type,
-            bytes: k.bytes as usize,
+            bytes: 5 + usize::from(k.length),
             first_handshake: k.first_handshake,
         }
     }
 }
 
-impl Flow {
-    fn with_room(keep: usize) -> Flow {
-        Flow {
-            kept: Vec::with_capacity(keep.min(256)),
-            ..Flow::default()
-        }
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Flow {
     kept: Vec<u8>,
+    keep: u32,
     total: u64,
-    /// Header bytes seen so far of the next record, and how much of its header we have.
+    /// Header bytes seen so far of the next record, and how many of them we have.
     header: [u8; 5],
-    have: usize,
-    header_at: Option<Duration>,
+    have: u8,
+    /// When the next record's first header byte came, in microseconds since the start.
+    header_at: u32,
     /// Payload bytes still to come of the current record.
-    remaining: usize,
+    remaining: u16,
     /// The kept handshake record whose first payload byte (its message type) is still to come.
-    type_of: Option<usize>,
+    type_of: Option<u16>,
+}
+
+impl Flow {
+    fn keeping(keep: usize) -> Flow {
+        Flow {
+            // Room for exactly what is kept: a server keeps a few dozen bytes, or none.
+            kept: Vec::with_capacity(keep.min(256)),
+            keep: u32::try_from(keep).unwrap_or(u32::MAX),
+            total: 0,
+            header: [0; 5],
+            have: 0,
+            header_at: 0,
+            remaining: 0,
+            type_of: None,
+        }
+    }
 }
 
 /// Everything recorded, copied out.
@@ -115,40 +126,57 @@ pub struct Snapshot {
     pub records_total: usize,
 }
 
+/// How much of each direction's bytes a [`Wire`] keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct Keep {
+    pub sent: usize,
+    pub received: usize,
+}
+
+impl Keep {
+    pub const fn both(bytes: usize) -> Keep {
+        Keep {
+            sent: bytes,
+            received: bytes,
+        }
+    }
+}
+
 impl Wire {
-    /// Records TLS: keeps the first `keep` bytes each way and the first `max_records` records.
-    pub fn tls(keep: usize, max_records: usize) -> Wire {
+    /// Records TLS: keeps the first bytes each way as `keep` says, and the first `max_records`
+    /// records (at most 65,535).
+    pub fn tls(keep: Keep, max_records: usize) -> Wire {
         Wire::new(keep, max_records, true)
     }
 
     /// Only counts bytes: for the plaintext between HTTP and TLS.
     pub fn counter() -> Wire {
-        Wire::new(0, 0, false)
+        Wire::new(Keep::both(0), 0, false)
     }
 
-    fn new(keep: usize, max_records: usize, tls: bool) -> Wire {
+    fn new(keep: Keep, max_records: usize, tls: bool) -> Wire {
         Wire(Arc::new(Mutex::new(Log {
             started: Instant::now(),
-            keep,
-            max_records,
+            max_records: u16::try_from(max_records).unwrap_or(u16::MAX),
             tls,
-            // A server keeps a few dozen bytes each way: room for exactly that, no more.
-            sent: Flow::with_room(keep),
-            received: Flow::with_room(keep),
-            // Grown as records come: a connection that made one request has about ten.
+            sent: Flow::keeping(keep.sent),
+            received: Flow::keeping(keep.received),
             records: Vec::new(),
             records_total: 0,
         })))
     }
 
-    pub fn wrap<IO: AsyncRead + AsyncWrite>(&self, io: IO) -> Recorded<IO> {
+    /// `io`, reporting every byte it moves to this recording: tokio-util's inspectors, one each
+    /// way (a vectored write is reported buffer by buffer, as far as it was written). The
+    /// closures are not boxed: a server wraps every connection.
+    pub fn wrap<IO: AsyncRead + AsyncWrite + Unpin + Send>(
+        &self,
+        io: IO,
+    ) -> impl AsyncRead + AsyncWrite + Unpin + Send + use<IO> {
         let (received, sent) = (self.clone(), self.clone());
         InspectWriter::new(
-            InspectReader::new(
-                io,
-                Box::new(move |b: &[u8]| received.note(Way::Received, b)),
-            ),
-            Box::new(move |b: &[u8]| sent.note(Way::Sent, b)),
+            InspectReader::new(io, move |b: &[u8]| received.note(Way::Received, b)),
+            move |b: &[u8]| sent.note(Way::Sent, b),
         )
     }
 
@@ -166,7 +194,7 @@ impl Wire {
             sent_total: log.sent.total,
             received_total: log.received.total,
             records: log.records.iter().map(|&k| k.into()).collect(),
-            records_total: log.records_total,
+            records_total: log.records_total as usize,
         }
     }
 
@@ -183,12 +211,12 @@ impl Wire {
         }
         let mut log = self.log();
         let log = &mut *log;
-        let at = log.started.elapsed();
+        let at = u32::try_from(log.started.elapsed().as_micros()).unwrap_or(u32::MAX);
         let flow = match way {
             Way::Sent => &mut log.sent,
             Way::Received => &mut log.received,
         };
-        let room = log.keep.saturating_sub(flow.kept.len());
+        let room = (flow.keep as usize).saturating_sub(flow.kept.len());
         flow.kept.extend_from_slice(&data[..room.min(data.len())]);
         let offset = flow.total;
         flow.total += data.len() as u64;
@@ -202,39 +230,46 @@ impl Wire {
         while !rest.is_empty() {
             if flow.remaining > 0 {
                 if let Some(i) = flow.type_of.take() {
-                    log.records[i].first_handshake = Some(HandshakeType::from(rest[0]));
+                    log.records[usize::from(i)].first_handshake =
+                        Some(HandshakeType::from(rest[0]));
                 }
-                let skip = flow.remaining.min(rest.len());
-                flow.remaining -= skip;
+                let skip = usize::from(flow.remaining).min(rest.len());
+                flow.remaining -= skip as u16;
                 rest = &rest[skip..];
                 at_offset += skip as u64;
                 continue;
             }
             if flow.have == 0 {
-                flow.header_at = Some(at);
+                flow.header_at = at;
             }
-            let take = (5 - flow.have).min(rest.len());
-            flow.header[flow.have..flow.have + take].copy_from_slice(&rest[..take]);
-            flow.have += take;
+            let have = usize::from(flow.have);
+            let take = (5 - have).min(rest.len());
+            flow.header[have..have + take].copy_from_slice(&rest[..take]);
+            flow.have += take as u8;
             rest = &rest[take..];
             at_offset += take as u64;
             if flow.have == 5 {
-                let length = u16::from_be_bytes([flow.header[3], flow.header[4]]) as usize;
+                let length = u16::from_be_bytes([flow.header[3], flow.header[4]]);
                 flow.have = 0;
                 flow.remaining = length;
-                log.records_total += 1;
-                if log.records.len() < log.max_records {
+                log.records_total = log.records_total.saturating_add(1);
+                if log.records.len() < usize::from(log.max_records) {
                     let kind = ContentType::from(flow.header[0]);
                     if kind == ContentType::Handshake && length > 0 {
-                        flow.type_of = Some(log.records.len());
+                        flow.type_of = Some(log.records.len() as u16);
+                    }
+                    // A quarter more at a time, not double: a connection that made one request
+                    // has about ten records, and an idle one keeps its list as long as it lives.
+                    let len = log.records.len();
+                    if len == log.records.capacity() {
+                        log.records.reserve_exact((len / 4).max(2));
                     }
                     log.records.push(Kept {
-                        way,
-                        at_micros: u32::try_from(flow.header_at.unwrap_or(at).as_micros())
-                            .unwrap_or(u32::MAX),
+                        at_micros: flow.header_at,
                         offset: u32::try_from(at_offset - 5).unwrap_or(u32::MAX),
-                        content_type: ContentType::from(flow.header[0]),
-                        bytes: u32::try_from(5 + length).unwrap_or(u32::MAX),
+                        length,
+                        way,
+                        content_type: kind,
                         first_handshake: None,
                     });
                 }
@@ -243,20 +278,13 @@ impl Wire {
     }
 }
 
-/// Notes the bytes of one direction on the [`Wire`].
-pub type Note = Box<dyn FnMut(&[u8]) + Send>;
-
-/// An IO that reports every byte it moves to its [`Wire`]: tokio-util's inspectors, one each
-/// way (a vectored write is reported buffer by buffer, as far as it was written).
-pub type Recorded<IO> = InspectWriter<InspectReader<IO, Note>, Note>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn records_are_found_however_the_bytes_are_cut() {
-        let wire = Wire::tls(8, 10);
+        let wire = Wire::tls(Keep::both(8), 10);
         // A 3-byte handshake record and a 1-byte alert record, cut mid-header and mid-payload.
         let bytes = [22, 3, 3, 0, 3, 1, 2, 3, 21, 3, 3, 0, 1, 9];
         for chunk in [&bytes[..2], &bytes[2..6], &bytes[6..10], &bytes[10..]] {
@@ -289,5 +317,11 @@ mod tests {
         assert_eq!(wire.totals(), (5, 0));
         let snap = wire.snapshot();
         assert!(snap.sent.is_empty() && snap.records.is_empty());
+    }
+
+    #[test]
+    fn a_kept_record_stays_small() {
+        // Kept for every connection a server holds: growing it shows in the bench's memory row.
+        assert_eq!(std::mem::size_of::<Kept>(), 16);
     }
 }

@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 use tokio_rustls::TlsConnector;
@@ -29,7 +30,7 @@ use crate::tls::trust::TrustedCas;
 use crate::wire::flight::{self, ClearMessage};
 use crate::wire::hello;
 use crate::wire::iana::{self, HandshakeType};
-use crate::wire::recording::{Snapshot, Way, Wire};
+use crate::wire::recording::{Keep, Snapshot, Way, Wire};
 
 /// What is kept of the bytes each way. The demo's exchange is a few kilobytes; a server that
 /// sends more is still counted, only not kept.
@@ -81,7 +82,7 @@ pub async fn tell(req: &Request) -> Result<Story> {
         observed,
         timeout: req.timeout,
         deadline: tokio::time::Instant::now() + req.timeout,
-        wire: Wire::tls(KEEP_BYTES, MAX_RECORDS),
+        wire: Wire::tls(Keep::both(KEEP_BYTES), MAX_RECORDS),
         handshake_end: (0, 0),
         presented: Vec::new(),
         tickets: TicketCounter::new(),
@@ -187,7 +188,7 @@ impl Run {
             micros: 0,
         };
         // The story's clock starts with the TCP connection, not with the name lookup.
-        self.wire = Wire::tls(KEEP_BYTES, MAX_RECORDS);
+        self.wire = Wire::tls(Keep::both(KEEP_BYTES), MAX_RECORDS);
         let started = Instant::now();
         let mut last_error = None;
         for addr in addrs {
@@ -229,7 +230,7 @@ impl Run {
         &mut self,
         tcp: TcpStream,
         server_name: ServerName<'static>,
-    ) -> Result<TlsStream<crate::wire::recording::Recorded<TcpStream>>, Stop> {
+    ) -> Result<TlsStream<impl AsyncRead + AsyncWrite + Unpin + Send + 'static>, Stop> {
         let mut config = (*self.observed.config).clone();
         config.resumption = rustls::client::Resumption::store(self.tickets.clone());
         let connector = TlsConnector::from(Arc::new(config));
@@ -398,7 +399,7 @@ impl Run {
     /// Step 6: one GET over the verified TLS stream, HTTP/2 or HTTP/1.1 as ALPN chose.
     async fn exchange(
         &mut self,
-        tls: TlsStream<crate::wire::recording::Recorded<TcpStream>>,
+        tls: TlsStream<impl AsyncRead + AsyncWrite + Unpin + Send + 'static>,
     ) -> Result<(), Stop> {
         let chosen = tls.get_ref().1.alpn_protocol();
         let h2 = chosen == Some(b"h2");
