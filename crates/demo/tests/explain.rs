@@ -131,7 +131,8 @@ fn explain_tells_every_step_with_the_values_the_server_saw() {
         "{story}"
     );
     for expected in [
-        "It came encrypted (TLS 1.3 encrypts everything after the ServerHello)".to_string(),
+        "The certificate came encrypted (TLS 1.3 encrypts everything after the ServerHello)"
+            .to_string(),
         format!("1. {}", bundled_sentence()),
         "passed chain: The chain leads to HTTPS Demo CA (localhost only), a CA in \
          ca_certificates_for_client/ca_public_key.pem"
@@ -438,10 +439,10 @@ fn in_tls12_the_story_says_the_certificate_travelled_in_clear() {
     );
     let story = flat(&story);
     for expected in [
-        "4. Certificate: verified. It travelled in clear (TLS 1.2 encrypts only after the handshake), \
-         a Certificate message of"
+        "4. Certificate: verified. The certificate travelled in clear (TLS 1.2 encrypts only after the \
+         handshake), a Certificate message of"
             .to_string(),
-        "anyone on the path could read it.".to_string(),
+        "anyone on the path could read who the server claims to be and who vouches for it.".to_string(),
         "- the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it"
             .to_string(),
         "TLS 1.2 names it in the ServerKeyExchange message".to_string(),

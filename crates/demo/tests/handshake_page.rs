@@ -154,8 +154,8 @@ fn chromium_sees_its_own_handshake_drawn() {
     }
     // What Chromium offers that a learner meets nowhere else, explained from its ClientHello.
     for needle in [
-        "GREASE.",
-        "Legacy suites.",
+        "GREASE: ",
+        "Legacy suites: ",
         "X25519MLKEM768",
         "premaster secret",
     ] {
@@ -297,5 +297,44 @@ fn the_server_and_the_client_name_the_same_messages() {
             diagram.contains(needle),
             "no {needle} before step 1 in {told}"
         );
+    }
+}
+
+/// The page and `--explain` tell the steps in the same words (one source, story/words.rs): over
+/// TLS 1.2 both say how the certificate crossed the wire, both list the same things an
+/// eavesdropper read, and both set RSA key transport beside what happened.
+#[test]
+fn the_page_and_explain_tell_the_steps_in_the_same_words() {
+    let server = Server::start(&["--tls-max", "1.2"]);
+    let ca = ca_file();
+    let out = curl(&[
+        "-sS",
+        "--http1.1",
+        "--cacert",
+        ca.to_str().unwrap(),
+        &server.url("/handshake"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = text(&out.stdout).replace("&quot;", "\"");
+    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    let out = demo_client(&["--explain", &server.url("/")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let told = text(&out.stdout);
+    let told = told.split_whitespace().collect::<Vec<_>>().join(" ");
+    for shared in [
+        "The certificate travelled in clear (TLS 1.2 encrypts only after the handshake), a Certificate \
+         message of",
+        "anyone on the path could read who the server claims to be and who vouches for it.",
+        "the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it",
+        "the session keys: they never crossed the wire; without them the records are noise",
+        "The tutorial describes RSA key transport",
+        "In TLS 1.2 the seed's recipe holds nearly as written",
+    ] {
+        let shared = shared.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            page.contains(&shared),
+            "/handshake lacks {shared:?}: {page}"
+        );
+        assert!(told.contains(&shared), "--explain lacks {shared:?}: {told}");
     }
 }

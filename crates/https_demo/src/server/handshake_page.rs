@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use super::facts::{ConnectionFacts, Offered, TlsFacts};
 use crate::story::sequence::{self, Kind, Message, Side};
-use crate::story::words::{KeyExchange, TITLES};
+use crate::story::words::{self, KeyExchange, OnThePath, TITLES};
 use crate::wire::hello::{ClientHello, is_grease};
-use crate::wire::iana::{self as names, HandshakeType, Iana};
+use crate::wire::iana::{HandshakeType, Iana};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -147,7 +147,7 @@ fn page(body: &str) -> String {
          :root{{color-scheme:light dark;--fg:#222;--bg:#fff;--clear:#17803d;--enc:#7a3fc4;--line:#999}}\
          @media (prefers-color-scheme: dark){{:root{{--fg:#ddd;--bg:#161616;--clear:#4cc27a;--enc:#b890f0;--line:#666}}}}\
          body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:var(--fg);background:var(--bg)}}\
-         h1{{font-size:1.6rem}} figure{{margin:1rem 0}} a{{color:inherit}}\
+         h1{{font-size:1.6rem}} p,li{{overflow-wrap:anywhere}} figure{{margin:1rem 0}} a{{color:inherit}}\
          .seq{{width:100%;max-width:40rem;height:auto;font:13px system-ui,sans-serif}}\
          .seq .who{{font-weight:700;fill:var(--fg)}} .seq .tcp{{fill:var(--fg)}}\
          .seq .life{{stroke:var(--line);stroke-dasharray:4 3}}\
@@ -252,14 +252,31 @@ fn steps(
     let who = server_certificate
         .map(|s| format!("<p>It says: &ldquo;{}&rdquo;</p>", esc(s)))
         .unwrap_or_default();
+    let tls12 = tls.wire.as_ref().is_some_and(|w| w.shape.tls12);
+    let cert_bytes = find(
+        messages,
+        Side::Server,
+        Kind::Handshake(HandshakeType::Certificate),
+    )
+    .filter(|m| m.clear)
+    .map(|m| m.bytes);
+    let visitor = match &tls.client_certificate {
+        Some(c) => format!(
+            "<p>This server asked who you are too (mutual TLS), and your browser presented a \
+             certificate: &ldquo;{}&rdquo;. {}</p>",
+            esc(&c.sentence),
+            esc(words::client_certificate_on_the_wire(tls12))
+        ),
+        None => String::new(),
+    };
     step(
         4,
         format!(
-            "<p>This server sent its certificate: {cert_at}.</p>\n{who}\n<p>Your browser believed it \
-             because it checked the signature against a CA in its own trust store.</p>"
+            "<p>This server sent its certificate: {cert_at}. {}</p>\n{who}\n<p>Your browser believed it \
+             because it checked the signature against a CA in its own trust store.</p>\n{visitor}",
+            esc(&words::certificate_on_the_wire(tls12, cert_bytes))
         ),
     );
-    let tls12 = tls.wire.as_ref().is_some_and(|w| w.shape.tls12);
     let kx = KeyExchange {
         group: tls.key_exchange_group,
         tls12,
@@ -297,25 +314,45 @@ fn steps(
             esc(&tls.suite_name())
         ),
     );
-    let clear: Vec<String> = messages
-        .iter()
-        .filter(|m| m.clear)
-        .map(|m| esc(&m.kind.name()))
-        .collect();
+    let hello = match tls.offered() {
+        Offered::Parsed(hello) => Some(hello),
+        _ => None,
+    };
+    let (in_clear, hidden) = OnThePath {
+        tls12,
+        client: Some(&facts.peer),
+        server: None,
+        hello: hello.as_deref(),
+        version: tls.version,
+        suite: tls.cipher_suite,
+        group: tls.key_exchange_group,
+        alpn_chosen: tls.alpn.as_deref(),
+        certificate: server_certificate,
+        records: tls.wire.as_ref().map_or(0, |w| w.wire.records_total()),
+        request: Some("GET /handshake".into()),
+        response: Some("200 OK".into()),
+    }
+    .seen();
+    let list = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|i| format!("<li>{}</li>", esc(i)))
+            .collect::<String>()
+    };
     step(
         7,
         format!(
-            "<p>Someone on the path read the <span class=\"k-clear\">green</span> messages: {}. \
-             They saw the sizes and times of the <span class=\"k-enc\">violet</span> ones, and \
-             nothing of what they carried.</p>",
-            clear.join(", ")
+            "<p>The <span class=\"k-clear\">green</span> arrows above, and:</p>\n\
+             <p>In clear:</p><ul>{}</ul>\n<p>Hidden:</p><ul>{}</ul>",
+            list(in_clear),
+            list(hidden)
         ),
     );
     out
 }
 
-/// What the browser offered, and what a learner meets nowhere else: GREASE, the suites this
-/// server never picks, the post-quantum key share, ECH.
+/// What the browser offered, and what a learner meets nowhere else (GREASE, the suites this
+/// server never picks, the post-quantum key share, ECH), in the words `--explain` uses.
 fn client_hello(hello: &ClientHello) -> String {
     let list = |items: Vec<String>| {
         if items.is_empty() {
@@ -338,14 +375,8 @@ fn client_hello(hello: &ClientHello) -> String {
             .iter()
             .filter(|k| !is_grease(u16::from(k.group)))
             .map(|k| {
-                let pq = if names::is_post_quantum(k.group) {
-                    " (post-quantum hybrid: an X25519 key and an ML-KEM-768 key side by side, \
-                     which is why this ClientHello is over a kilobyte)"
-                } else {
-                    ""
-                };
                 format!(
-                    "<code>{}</code> {} bytes{pq}",
+                    "<code>{}</code> {} bytes",
                     esc(&k.group.iana_name()),
                     k.bytes
                 )
@@ -359,53 +390,8 @@ fn client_hello(hello: &ClientHello) -> String {
         esc(hello.sni.as_deref().unwrap_or("none")),
         esc(&hello.alpn.join(", "))
     );
-    let g = &hello.grease;
-    let greased = g.cipher_suites + g.groups + g.versions + g.extensions + g.key_shares.len();
-    if greased > 0 {
-        let _ = writeln!(
-            out,
-            "<p><strong>GREASE.</strong> {greased} of the values offered are random-looking reserved \
-             numbers (0x0a0a, 0x1a1a, ... 0xfafa): {} among the cipher suites, {} among the groups, {} \
-             among the versions, {} among the extensions{}. They mean nothing. Browsers send them so \
-             that a server that breaks on a value it does not know breaks today, not the day a real \
-             new value ships (RFC 8701). This server ignored them, as it must.</p>",
-            g.cipher_suites,
-            g.groups,
-            g.versions,
-            g.extensions,
-            if g.key_shares.is_empty() {
-                String::new()
-            } else {
-                format!(", and a {}-byte key share", g.key_shares[0])
-            }
-        );
-    }
-    let supported: Vec<rustls::CipherSuite> = rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES
-        .iter()
-        .map(|s| s.suite())
-        .collect();
-    let legacy: Vec<String> = hello
-        .cipher_suites
-        .iter()
-        .filter(|c| !is_grease(u16::from(**c)) && !supported.contains(c))
-        .map(|c| format!("<code>{}</code>", esc(&c.iana_name())))
-        .collect();
-    if !legacy.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p><strong>Legacy suites.</strong> Your browser also offered {} suites this server never \
-             picks: {}. They are there for old servers (CBC mode, or RSA key transport without forward \
-             secrecy); a modern server chooses an AEAD suite with an ephemeral key exchange.</p>",
-            legacy.len(),
-            legacy.join(", ")
-        );
-    }
-    if g.ech {
-        out.push_str(
-            "<p><strong>ECH.</strong> Your browser sent an encrypted_client_hello extension. This \
-             server publishes no ECH key, so it is ECH GREASE: random bytes shaped like a real \
-             encrypted ClientHello, so that real ECH does not stand out on the wire.</p>\n",
-        );
+    for note in words::hello_notes(hello) {
+        let _ = writeln!(out, "<p>{}</p>", esc(&note));
     }
     out
 }

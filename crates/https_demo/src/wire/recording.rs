@@ -186,6 +186,11 @@ impl Wire {
         (log.sent.total, log.received.total)
     }
 
+    /// Every record seen so far, including those past the bound on the ones kept.
+    pub fn records_total(&self) -> usize {
+        self.log().records_total as usize
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let log = self.log();
         Snapshot {

@@ -3,8 +3,9 @@
 //! noise without the session keys.
 
 use super::story::{Eavesdropper, SeenRecord, Side, Story};
+use crate::story::words::OnThePath;
 use crate::wire::flight;
-use crate::wire::iana::{ContentType, Iana};
+use crate::wire::iana::ContentType;
 use crate::wire::recording::{Snapshot, Way};
 
 /// What was readable on the path, and what was not, from the recorded bytes and the story so
@@ -13,79 +14,29 @@ pub fn seen(story: &Story, snap: &Snapshot, path: &str) -> Eavesdropper {
     let tls12 = story.is_tls12();
     let clear_from_client = flight::clear_messages(&snap.sent, tls12);
     let clear_from_server = flight::clear_messages(&snap.received, tls12);
-    let mut in_clear = Vec::new();
-    let mut hidden = Vec::new();
-    if let Some(tcp) = &story.tcp {
-        in_clear.push(format!(
-            "who talked to whom: {} and {} (IP addresses and ports), when, and how much",
-            tcp.local_address.as_deref().unwrap_or("this machine"),
-            tcp.connected_to.as_deref().unwrap_or("the server")
-        ));
-    }
-    if let Some(ch) = &story.client_hello {
-        in_clear.push(format!(
-            "the ClientHello: the name asked for ({}), the protocols offered (ALPN {}), the versions, cipher \
-             suites, groups and key shares offered, and the client random",
-            ch.hello
-                .sni
-                .as_deref()
-                .map(|s| format!("SNI {s}"))
-                .unwrap_or_else(|| "no SNI: an IP address is not sent".into()),
-            ch.hello.alpn.join(", ")
-        ));
-    }
-    if let Some(sh) = &story.server_hello {
-        in_clear.push(format!(
-            "the ServerHello: {}, {}, {} and the server random",
-            sh.hello.version.iana_name(),
-            sh.hello.cipher_suite.iana_name(),
-            sh.group
-                .map(Iana::iana_name)
-                .unwrap_or_else(|| "the key-exchange group".into())
-        ));
-    }
-    let chosen = match story.exchange.as_ref().and_then(|e| e.alpn.as_deref()) {
-        Some(alpn) => format!("the protocol the server chose (ALPN {alpn})"),
-        None => "that the server chose no protocol by ALPN".into(),
-    };
     let certificate = story
         .certificate
         .as_ref()
-        .map(|c| {
-            c.chain
-                .first()
-                .map(|leaf| leaf.sentence.clone())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    if tls12 {
-        in_clear.push(format!(
-            "the certificate, because this is TLS 1.2: who the server claims to be and who vouches for it \
-             (\"{certificate}\")"
-        ));
-        in_clear.push(format!("{chosen}, in its ServerHello"));
-    } else {
-        hidden.push(
-            "the certificate: TLS 1.3 encrypts everything after the ServerHello, so who the server claims \
-             to be and who vouches for it are hidden"
-                .to_string(),
-        );
-        hidden.push(format!("{chosen}, in the encrypted EncryptedExtensions"));
+        .and_then(|c| c.chain.first())
+        .map(|leaf| leaf.sentence.as_str());
+    let (in_clear, hidden) = OnThePath {
+        tls12,
+        client: story.tcp.as_ref().and_then(|t| t.local_address.as_deref()),
+        server: story.tcp.as_ref().and_then(|t| t.connected_to.as_deref()),
+        hello: story.client_hello.as_ref().map(|c| &c.hello),
+        version: story.server_hello.as_ref().map(|s| s.hello.version),
+        suite: story.server_hello.as_ref().map(|s| s.hello.cipher_suite),
+        group: story.server_hello.as_ref().and_then(|s| s.group),
+        alpn_chosen: story.exchange.as_ref().and_then(|e| e.alpn.as_deref()),
+        certificate,
+        records: snap.records_total,
+        request: story.exchange.as_ref().map(|_| format!("GET {path}")),
+        response: story
+            .exchange
+            .as_ref()
+            .map(|ex| format!("{} {}", ex.status, ex.reason)),
     }
-    in_clear.push(format!(
-        "the type, size and time of every TLS record ({} records, below)",
-        snap.records_total
-    ));
-    if let Some(ex) = &story.exchange {
-        hidden.push(format!("the request: GET {} and its headers", path));
-        hidden.push(format!(
-            "the response: {} {} and its body",
-            ex.status, ex.reason
-        ));
-    }
-    hidden.push(
-        "the session keys: they never crossed the wire; without them the records are noise".into(),
-    );
+    .seen();
     // TLS 1.3 labels every encrypted record application data; TLS 1.2 encrypts each
     // direction from its ChangeCipherSpec on, whatever the records' labels.
     let mut switched = [false, false];

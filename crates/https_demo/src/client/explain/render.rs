@@ -7,7 +7,7 @@ use crate::wire::iana::{self, ContentType, Iana};
 
 const WIDTH: usize = 100;
 
-use crate::story::words::{KeyExchange, TITLES};
+use crate::story::words::{self, KeyExchange, TITLES};
 
 pub fn render(story: &Story) -> String {
     let mut out = String::new();
@@ -98,6 +98,9 @@ fn client_hello(c: &ClientHelloStep) -> String {
         c.bytes
     );
     hello_fields(&mut out, &c.hello);
+    for note in words::hello_notes(&c.hello) {
+        out.push_str(&wrap(&note, "   "));
+    }
     out
 }
 
@@ -187,19 +190,10 @@ fn certificate(c: &CertificateStep, story: &Story) -> String {
         Outcome::Passed => "verified",
         _ => "FAILED",
     };
-    let how = if c.encrypted {
-        "It came encrypted (TLS 1.3 encrypts everything after the ServerHello): this is the chain as \
-         the client's verifier received it."
-            .to_string()
-    } else {
-        format!(
-            "It travelled in clear (TLS 1.2 encrypts only after the handshake){}: anyone on the path \
-             could read it.",
-            c.seen_in_clear_bytes
-                .map(|b| format!(", a Certificate message of {b} bytes"))
-                .unwrap_or_default()
-        )
-    };
+    let mut how = words::certificate_on_the_wire(!c.encrypted, c.seen_in_clear_bytes);
+    if c.encrypted {
+        how.push_str(" Below is the chain as the client's verifier received it.");
+    }
     let _ = writeln!(out, "4. Certificate: {verdict}.");
     out.push_str(&wrap(&how, "   "));
     let _ = writeln!(
@@ -280,13 +274,7 @@ fn client_auth(a: &ClientAuthStep) -> String {
     };
     out.push_str(&wrap(&answer, "   "));
     out.push_str(&wrap(
-        if a.in_clear {
-            "In TLS 1.2 the client's Certificate travels in clear: anyone on the path can read who is \
-             connecting (TLS 1.3 encrypts it)."
-        } else {
-            "In TLS 1.3 the client's Certificate is encrypted: an eavesdropper does not learn who is \
-             connecting."
-        },
+        words::client_certificate_on_the_wire(a.in_clear),
         "   ",
     ));
     out
