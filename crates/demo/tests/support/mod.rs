@@ -542,3 +542,20 @@ pub fn tls_client_config(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
+
+/// A port held for a server that cannot bind port 0 itself (nginx): bound with SO_REUSEPORT and
+/// never listening, so the server binds it too with its own reuseport option and alone accepts
+/// on it, while no other user's socket can take it. Held for as long as the value lives.
+pub fn reusable_port() -> ClosedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_reuse_port(true).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
+}
