@@ -129,26 +129,30 @@ fn origin(dir: &Path) -> Peer {
     Peer::start_listening(command(&replaced(&words, ORIGIN, "127.0.0.1:0"), dir), 1)
 }
 
-/// demo_client, curl and Python (strict) each fetch the secret from the server at `port`,
-/// trusting only the site's demo CA.
+/// README's three checks (demo_client, curl, Python with VERIFY_X509_STRICT) each fetch the
+/// secret from the server at `port`, trusting only the site's demo CA.
 fn verified_everywhere(dir: &Path, port: u16, server: &Peer) {
+    let readme_url = format!("https://localhost:{}/", SITE.rsplit(':').next().unwrap());
     let url = format!("https://localhost:{port}/");
+    let check = |start: &str| replaced(&readme_command(start, dir), &readme_url, &url);
+
+    let words = check("cargo run --release --bin demo_client --");
+    let args = &words[words.iter().position(|w| w == "--").unwrap() + 1..];
     let mut client = Command::new(env!("CARGO_BIN_EXE_demo_client"));
-    client.current_dir(dir).args([&url, "--timeout", "10"]);
+    client.current_dir(dir).args(args).args(["--timeout", "10"]);
     let said = run(client).stdout;
     assert!(
         said.contains(&format!("Secret message: {SECRET}")) && said.contains("Verified:"),
         "demo_client against {url}:\n{said}\nserver:\n{}",
         server.said()
     );
-    let ca = dir.join("ca_certificates_for_client/ca_public_key.pem");
-    let out = curl(&["--cacert", ca.to_str().unwrap(), &url]);
-    assert_eq!(text(&out.stdout), SECRET, "curl: {}", text(&out.stderr));
-    let strict = run(python3(&[
-        dir.join("recipes/verify_strict.py").to_str().unwrap(),
-        ca.to_str().unwrap(),
-        &url,
-    ]));
+
+    let mut curl = command(&check("curl --cacert"), dir);
+    curl.args(["-sS", "--max-time", "10"]);
+    let out = run(curl);
+    assert_eq!(out.stdout, SECRET, "curl: {}", out.stderr);
+
+    let strict = run(command(&check("python3 recipes/verify_strict.py"), dir));
     assert_eq!(
         strict.stdout.trim(),
         SECRET,
