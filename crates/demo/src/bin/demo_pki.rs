@@ -934,7 +934,7 @@ fn key_decrypt(a: KeyDecryptArgs) -> Result<()> {
     );
     println!("Warning: {}", keys::PLAIN_KEY_WARNING);
     println!(
-        "Next: gunicorn --certfile certificates/site_public_key.pem --keyfile {} ...",
+        "Next: give it to the server that takes no passphrase, e.g. gunicorn --certfile CERT --keyfile {}",
         a.out.display()
     );
     Ok(())
