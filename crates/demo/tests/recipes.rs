@@ -7,6 +7,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use support::*;
 use tempfile::TempDir;
@@ -123,10 +124,29 @@ fn rewrite(dir: &Path, file: &str, replacements: &[(&str, &str)]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// gunicorn, stopped with SIGINT (its quick shutdown) when dropped: its master then ends its workers, which a
+/// SIGKILL of the master alone would leave running.
+struct Gunicorn(Peer);
+
+impl Gunicorn {
+    fn start(words: &[String], dir: &Path, from: &str) -> Gunicorn {
+        Gunicorn(Peer::start_listening(
+            command(&replaced(words, from, "127.0.0.1:0"), dir),
+            1,
+        ))
+    }
+}
+
+impl Drop for Gunicorn {
+    fn drop(&mut self) {
+        self.0.signal_and_wait("INT", Duration::from_secs(10));
+    }
+}
+
 /// The plain-HTTP origin (README's gunicorn line for nginx and Caddy), on a port of its own.
-fn origin(dir: &Path) -> Peer {
+fn origin(dir: &Path) -> Gunicorn {
     let words = readme_command(&format!("gunicorn --bind {ORIGIN}"), dir);
-    Peer::start_listening(command(&replaced(&words, ORIGIN, "127.0.0.1:0"), dir), 1)
+    Gunicorn::start(&words, dir, ORIGIN)
 }
 
 /// README's three checks (demo_client, curl, Python with VERIFY_X509_STRICT) each fetch the
@@ -166,11 +186,8 @@ fn gunicorn_serves_the_app_with_the_plain_key_demo_pki_writes() {
     let dir = site();
     plain_key(dir.path());
     let words = readme_command("gunicorn --certfile", dir.path());
-    let server = Peer::start_listening(
-        command(&replaced(&words, SITE, "127.0.0.1:0"), dir.path()),
-        1,
-    );
-    verified_everywhere(dir.path(), server.port, &server);
+    let server = Gunicorn::start(&words, dir.path(), SITE);
+    verified_everywhere(dir.path(), server.0.port, &server.0);
 }
 
 #[test]
@@ -188,7 +205,7 @@ fn nginx_serves_the_app_with_the_encrypted_key_and_its_password_file() {
                 &format!("listen {SITE} ssl;"),
                 &format!("listen 127.0.0.1:{} ssl reuseport;", held.port),
             ),
-            (ORIGIN, &format!("127.0.0.1:{}", origin.port)),
+            (ORIGIN, &format!("127.0.0.1:{}", origin.0.port)),
         ],
     );
     let words = readme_command("nginx ", dir.path());
@@ -226,7 +243,7 @@ fn caddy_serves_the_app_with_our_certificate_not_its_own() {
                 &format!("https://localhost:{}", SITE.rsplit(':').next().unwrap()),
                 "https://localhost:0",
             ),
-            (ORIGIN, &format!("127.0.0.1:{}", origin.port)),
+            (ORIGIN, &format!("127.0.0.1:{}", origin.0.port)),
         ],
     );
     let words = readme_command("caddy ", dir.path());

@@ -429,6 +429,15 @@ impl Peer {
         self.child.id()
     }
 
+    /// Sends a signal (by PID) and waits for the exit, bounded: for peers whose children outlive
+    /// a SIGKILL of their parent (gunicorn's workers), stopped with the signal that ends them all.
+    pub fn signal_and_wait(&mut self, signal: &str, limit: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+        self.child.wait_timeout(limit)
+    }
+
     /// Everything the peer printed on stdout so far.
     pub fn said(&self) -> String {
         self.output.lock().unwrap().clone()
