@@ -4,7 +4,8 @@
 #   apt (Debian/Ubuntu): openssl, curl, python3 with venv, testssl.sh (the `testssl` command),
 #        tshark (the Wireshark lab), chromium and libnss3-tools (the browser test)
 #   pip, into a virtual environment in the build folder (scripts/python_venv.sh): sslyze 6.x,
-#        cryptography (Fernet interoperability), requests
+#        cryptography (Fernet interoperability), requests, flask and gunicorn (the recipes)
+#   apt, for the README's recipes: nginx, uwsgi-core, uwsgi-plugin-python3, caddy
 # Uses sudo for apt when not run as root.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +23,11 @@ command -v python3 >/dev/null || apt_packages+=(python3)
 command -v tshark >/dev/null || apt_packages+=(tshark)
 command -v chromium >/dev/null || apt_packages+=(chromium)
 command -v certutil >/dev/null || apt_packages+=(libnss3-tools)
+# The README's recipes (tests/recipes.rs): our certificate in nginx, uwsgi and Caddy.
+command -v nginx >/dev/null || apt_packages+=(nginx)
+command -v uwsgi >/dev/null || apt_packages+=(uwsgi-core)
+[[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ]] || apt_packages+=(uwsgi-plugin-python3)
+command -v caddy >/dev/null || apt_packages+=(caddy)
 # Debian's python3 makes virtual environments only with python3-venv (ensurepip).
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if ((${#apt_packages[@]})); then
@@ -36,6 +42,8 @@ fi
 # shellcheck source=scripts/common.sh
 source scripts/common.sh
 python_venv 'sslyze>=6,<7' cryptography requests
+# The README's recipes serve the seed's Flask app with gunicorn (and uwsgi, from this venv).
+python_venv flask gunicorn
 
 # The release build, once: the start-script and Wireshark-lab tests and the benchmark use it.
 cargo build --release --workspace --quiet

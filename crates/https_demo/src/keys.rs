@@ -218,6 +218,41 @@ fn first_pem_label(text: &str) -> Option<&str> {
     Some(&text[start..start + end])
 }
 
+/// What a plain (unencrypted) key file means, for whoever asks for one.
+pub const PLAIN_KEY_WARNING: &str = "This key file is NOT encrypted: anyone who can read it can \
+    pose as the site (serve its certificate and answer in its name) until the \
+    certificate expires or is revoked. It is mode 0600 (only its owner reads it): keep \
+    it so, keep it out of repositories and backups others read, and delete it when the server no \
+    longer needs it.";
+
+/// Decrypts the encrypted key at `path` and encodes it as a plain `PRIVATE KEY` PEM (PKCS#8 v1),
+/// for servers that cannot take a passphrase (gunicorn's `--keyfile`). Refuses a key that is
+/// already plain: there is nothing to decrypt, and a copy would be a second secret to guard.
+pub fn decrypt_to_plain_pem(
+    path: &Path,
+    passphrase: impl FnOnce() -> Result<Zeroizing<String>>,
+) -> Result<Zeroizing<String>> {
+    let mut was_encrypted = false;
+    let key = load(path, || {
+        was_encrypted = true;
+        passphrase()
+    })?;
+    if !was_encrypted {
+        bail!(
+            "{} is not encrypted: it is already a plain key, so there is nothing to decrypt. Give the server that \
+             file itself (mode 0600), or encrypt keys you make with demo_pki (the default)",
+            path.display()
+        );
+    }
+    let mut info = PrivateKeyInfoRef::try_from(key.secret_der())
+        .map_err(|e| anyhow!("{} does not hold a PKCS#8 key: {e}", path.display()))?;
+    // As in to_pem: the v1 form, which OpenSSL 3.0 (gunicorn's ssl module) reads.
+    info.public_key = None;
+    SecretDocument::encode_msg(&info)
+        .and_then(|doc| doc.to_pem("PRIVATE KEY", LineEnding::LF))
+        .map_err(|e| anyhow!("cannot encode the key as PEM: {e}"))
+}
+
 /// Turns a loaded key into a key pair that can sign (for the CA).
 pub fn to_key_pair(key: &PrivateKeyDer<'_>, path: &Path) -> Result<KeyPair> {
     KeyPair::try_from(key).map_err(|e| {
@@ -257,5 +292,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_encrypted_key_decrypts_to_the_same_plain_key_and_a_plain_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = KeyType::EcdsaP256.generate().unwrap();
+        let pass = || Ok(Zeroizing::new("a long passphrase".to_string()));
+        let encrypted = dir.path().join("encrypted.pem");
+        std::fs::write(
+            &encrypted,
+            to_pem(&key, Some("a long passphrase")).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let plain = decrypt_to_plain_pem(&encrypted, pass).unwrap();
+        assert_eq!(*plain, *to_pem(&key, None).unwrap());
+        let plain_file = dir.path().join("plain.pem");
+        std::fs::write(&plain_file, plain.as_bytes()).unwrap();
+        let err = decrypt_to_plain_pem(&plain_file, || panic!("a plain key asks no passphrase"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not encrypted"), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! demo_pki: the certificate story as a tool. Become a CA, make a site key and a Certificate
 //! Signing Request, sign it, and read the result.
 //!
-//! Usage: demo_pki <ca|csr|sign|inspect|verify|demo|trust> [OPTIONS]   (demo_pki help <command> for each)
+//! Usage: demo_pki <ca|csr|sign|inspect|verify|demo|trust|key> [OPTIONS]   (demo_pki help <command> for each)
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +50,36 @@ enum Command {
     Demo(DemoArgs),
     /// Trust a CA where browsers and tools look (NSS, system, Java), remove it, or ask why it is not trusted.
     Trust(TrustArgs),
+    /// Work on an existing private key: `key decrypt` writes a plain copy for servers that take no passphrase.
+    Key(KeyArgs),
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    #[command(subcommand)]
+    command: KeyCommand,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Write an UNENCRYPTED copy of an encrypted key (mode 0600), for servers such as gunicorn that cannot take a key passphrase.
+    Decrypt(KeyDecryptArgs),
+}
+
+#[derive(Args)]
+struct KeyDecryptArgs {
+    /// The encrypted private key.
+    #[arg(long, default_value = layout::SITE_KEY)]
+    key: PathBuf,
+    /// File whose first line is the key's passphrase (else $DEMO_PKI_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Where to write the plain key.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -297,6 +327,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify(a) => verify(a),
         Command::Demo(a) => demo(a),
         Command::Trust(a) => trust(a.command),
+        Command::Key(KeyArgs {
+            command: KeyCommand::Decrypt(a),
+        }) => key_decrypt(a),
         Command::FernetKey => {
             println!("{}", https_demo::symmetric::generate_key());
             eprintln!(
@@ -861,6 +894,50 @@ fn repository_root_here() -> Result<PathBuf> {
          Nothing was written.{hint}",
         cwd.display()
     )
+}
+
+fn key_decrypt(a: KeyDecryptArgs) -> Result<()> {
+    let out = Named {
+        path: &a.out,
+        what: "the plain key (--out)",
+    };
+    let mut inputs = vec![Named {
+        path: &a.key,
+        what: "the encrypted key (--key)",
+    }];
+    inputs.extend(passphrase_input(
+        a.passphrase_file.as_deref(),
+        "the passphrase file (--passphrase-file)",
+    ));
+    files::check(&[out], &inputs, a.force)?;
+    let source = Source {
+        file: a.passphrase_file.as_deref(),
+        flag: "--passphrase-file",
+        env_var: KEY_ENV,
+        purpose: &format!("the key {}", a.key.display()),
+    };
+    let plain = keys::decrypt_to_plain_pem(&a.key, || source.read())?;
+    files::write_all(
+        &[Output {
+            path: out.path,
+            what: out.what,
+            contents: plain.as_bytes(),
+            mode: PRIVATE,
+        }],
+        &inputs,
+        a.force,
+    )?;
+    println!(
+        "Decrypted {} into {} (PKCS#8 PRIVATE KEY, mode 0600).",
+        a.key.display(),
+        a.out.display()
+    );
+    println!("Warning: {}", keys::PLAIN_KEY_WARNING);
+    println!(
+        "Next: give it to the server that takes no passphrase, e.g. gunicorn --certfile CERT --keyfile {}",
+        a.out.display()
+    );
+    Ok(())
 }
 
 fn trust(command: TrustCommand) -> Result<()> {

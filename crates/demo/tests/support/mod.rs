@@ -429,6 +429,15 @@ impl Peer {
         self.child.id()
     }
 
+    /// Sends a signal (by PID) and waits for the exit, bounded: for peers whose children outlive
+    /// a SIGKILL of their parent (gunicorn's workers), stopped with the signal that ends them all.
+    pub fn signal_and_wait(&mut self, signal: &str, limit: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+        self.child.wait_timeout(limit)
+    }
+
     /// Everything the peer printed on stdout so far.
     pub fn said(&self) -> String {
         self.output.lock().unwrap().clone()
@@ -541,4 +550,21 @@ pub fn tls_client_config(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
+}
+
+/// A port held for a server that cannot bind port 0 itself (nginx): bound with SO_REUSEPORT and
+/// never listening, so the server binds it too with its own reuseport option and alone accepts
+/// on it, while no other user's socket can take it. Held for as long as the value lives.
+pub fn reusable_port() -> ClosedPort {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_reuse_port(true).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
 }
