@@ -161,3 +161,43 @@ impl Drop for RequestGuard {
         state.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
+
+/// A response body that keeps its request in flight until the body is out (or dropped): an
+/// answer streamed from the proxy's origin is still being served, however long it takes.
+pub struct InFlight<B> {
+    body: B,
+    guard: Option<RequestGuard>,
+}
+
+impl<B> InFlight<B> {
+    pub fn new(body: B, guard: RequestGuard) -> Self {
+        InFlight {
+            body,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for InFlight<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if let std::task::Poll::Ready(None | Some(Err(_))) = polled {
+            self.guard = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
