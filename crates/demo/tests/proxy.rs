@@ -12,7 +12,7 @@ use support::*;
 
 /// The origin: echoes the headers it received (`/headers`), sends N bytes (`/download/N`),
 /// reads an upload and answers its length and SHA-256 (`POST /upload`), answers late
-/// (`/slow`). It prints each request it sees, so that a test knows what reached it.
+/// (`/slow`), stops in the middle of its answer (`/stalls`). It prints each request it sees, so that a test knows what reached it.
 const ORIGIN: &str = r#"
 import hashlib, http.server, json, sys, time
 class Origin(http.server.BaseHTTPRequestHandler):
@@ -41,6 +41,13 @@ class Origin(http.server.BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(5)
             self.reply(b"too late")
+        elif self.path == "/stalls":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"x" * 1000)
+            self.wfile.flush()
+            time.sleep(5)
         else:
             self.reply(b"fluffy tail from the origin", "text/plain")
     def do_POST(self):
@@ -277,6 +284,62 @@ fn a_silent_origin_gives_504_in_words_after_the_timeout() {
         page.contains("sent no answer within 1 s (--upstream-timeout)")
             && page.contains("--upstream-timeout"),
         "{page}"
+    );
+}
+
+#[test]
+fn a_long_transfer_outlives_the_idle_timeout_and_a_stalled_one_is_cut_off() {
+    let app = origin();
+    let server = proxy_to(
+        app.port,
+        &["--idle-timeout", "1", "--upstream-timeout", "1"],
+    );
+    // Large enough that the sockets' buffers (several MB on loopback) cannot hold the rest
+    // while curl takes its time: the server is still sending after the idle timeout.
+    let size = 40 * 1024 * 1024;
+    for version in ["--http1.1", "--http2"] {
+        // About 4 s at 10 MB/s: four times the idle timeout, and the connection is never idle.
+        let started = Instant::now();
+        let out = curl(&[
+            "--cacert",
+            ca_file().to_str().unwrap(),
+            version,
+            "--limit-rate",
+            "10M",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}",
+            &server.url(&format!("/download/{size}")),
+        ]);
+        assert_eq!(
+            text(&out.stdout),
+            format!("200 {size}"),
+            "{version}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            started.elapsed() > Duration::from_millis(1500),
+            "{version}: too fast to prove anything"
+        );
+        // The origin stops after 1,000 of 100,000 bytes: the answer is cut off, visibly.
+        let out = curl(&[
+            "--cacert",
+            ca_file().to_str().unwrap(),
+            version,
+            "-o",
+            "/dev/null",
+            &server.url("/stalls"),
+        ]);
+        assert!(
+            !out.status.success(),
+            "{version}: a cut-off answer must not look whole"
+        );
+    }
+    assert!(
+        server.wait_for_log("answer cut off: the origin sent nothing more of its answer for 1 s"),
+        "{}",
+        server.logs()
     );
 }
 

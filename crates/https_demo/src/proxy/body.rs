@@ -133,14 +133,17 @@ impl Body for Upload {
 /// is read from the origin only once the client's side has taken the last. If the origin sends
 /// nothing for `quiet`, or the client takes nothing for `quiet`, the answer is cut off (the
 /// client sees it incomplete, never a truncated body that looks whole) and `on_cut` says why.
+/// `in_flight` is dropped when the task ends.
 pub fn stream(
     mut body: Incoming,
     quiet: Duration,
+    in_flight: impl Send + 'static,
     on_cut: impl FnOnce(&str) + Send + 'static,
 ) -> Download {
     // One piece waiting in the channel, the next being read: the bound.
     let (mut tx, rx) = Channel::new(1);
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         let secs = quiet.as_secs_f32();
         let why = loop {
             let frame = match tokio::time::timeout(quiet, body.frame()).await {

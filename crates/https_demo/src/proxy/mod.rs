@@ -82,8 +82,16 @@ impl Proxy {
         !OWN_PAGES.contains(&path)
     }
 
-    /// Passes one request to the origin and its answer back, or says why it cannot.
-    pub async fn forward(&self, req: Request<Incoming>, client: SocketAddr) -> Answer {
+    /// Passes one request to the origin and its answer back, or says why it cannot. `in_flight`
+    /// is kept until the answer's last piece is handed to the client's connection (or it is cut
+    /// off), so that the server's watchdog does not take a long transfer for an idle connection,
+    /// and does take over once the transfer has stopped.
+    pub async fn forward<G: Send + 'static>(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        in_flight: G,
+    ) -> Answer {
         let uri = match self.target(&req) {
             Ok(uri) => uri,
             Err(refused) => {
@@ -109,7 +117,7 @@ impl Proxy {
         let upload = body::Upload::new(body, progress.clone(), self.timeout);
         let sent = self.client.request(Request::from_parts(parts, upload));
         let failure = match progress.within(self.timeout, sent).await {
-            Some(Ok(res)) => return self.answer(res, client),
+            Some(Ok(res)) => return self.answer(res, client, in_flight),
             Some(Err(e)) => OriginFailure::classify(&e, self.timeout),
             None => OriginFailure::Silent(self.timeout),
         };
@@ -177,14 +185,19 @@ impl Proxy {
     }
 
     /// The origin's answer, its hop-by-hop headers dropped, its body streamed.
-    fn answer(&self, res: Response<Incoming>, client: SocketAddr) -> Answer {
+    fn answer<G: Send + 'static>(
+        &self,
+        res: Response<Incoming>,
+        client: SocketAddr,
+        in_flight: G,
+    ) -> Answer {
         let (mut parts, body) = res.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);
         let origin = self.origin.clone();
         let body = if body.is_end_stream() {
             Either::Left(Full::default())
         } else {
-            Either::Right(body::stream(body, self.timeout, move |why| {
+            Either::Right(body::stream(body, self.timeout, in_flight, move |why| {
                 tracing::warn!(peer = %client, origin = %origin, "answer cut off: {why}");
             }))
         };

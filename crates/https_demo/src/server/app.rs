@@ -83,13 +83,22 @@ impl App {
     }
 
     /// Answers one request: the origin's answer when there is an upstream, else the app's.
-    pub async fn serve(&self, req: Request<Incoming>, facts: &ConnectionFacts) -> Answer {
+    /// `in_flight` is dropped once the answer is handed over: at once for the app's own pages,
+    /// when the last piece is passed on for an origin's streamed answer.
+    pub async fn serve<G: Send + 'static>(
+        &self,
+        req: Request<Incoming>,
+        facts: &ConnectionFacts,
+        in_flight: G,
+    ) -> Answer {
         if let Some(proxy) = &self.upstream
             && proxy.forwards(req.uri().path())
         {
-            return proxy.forward(req, facts.peer).await;
+            return proxy.forward(req, facts.peer, in_flight).await;
         }
-        self.respond(&req, facts).await.map(Either::Left)
+        let answer = self.respond(&req, facts).await.map(Either::Left);
+        drop(in_flight);
+        answer
     }
 
     pub fn client_cas(&self) -> &[String] {

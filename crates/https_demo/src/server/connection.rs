@@ -27,7 +27,7 @@ use super::registry::{Counted, Registered};
 use super::sniff::{self, FirstBytes};
 use super::tls_io::FlushAfterRead;
 use super::tuning::{self, BoxError};
-use super::watchdog::{Closed, ConnState, InFlight};
+use super::watchdog::{Closed, ConnState};
 use super::{Limits, Transport, app::App};
 use crate::tls::failure::ClientCertFailure;
 use crate::wire::recording::{Keep, Wire};
@@ -210,7 +210,8 @@ async fn serve_http<I>(
         tuning::boxed(async move {
             let started = Instant::now();
             let (method, uri) = (req.method().clone(), req.uri().clone());
-            let res = app.serve(req, &facts).await;
+            // A streamed answer (--upstream) keeps the request in flight until it is handed over.
+            let res = app.serve(req, &facts, in_flight).await;
             let peer = &facts.peer;
             tracing::info!(
                 %peer,
@@ -220,8 +221,7 @@ async fn serve_http<I>(
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
-            // In flight until its body is out: a streamed answer (--upstream) is not idle.
-            Ok::<_, Infallible>(res.map(|body| InFlight::new(body, in_flight)))
+            Ok::<_, Infallible>(res)
         })
     });
     state.await_first_request();
