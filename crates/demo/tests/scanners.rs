@@ -308,16 +308,6 @@ fn testssl_finds_nothing_of_medium_severity_or_above() {
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-/// A field of /proc/PID/status in KiB (VmRSS: resident now; VmHWM: the peak so far).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status:\n{status}"))
-}
-
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }

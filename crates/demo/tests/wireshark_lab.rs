@@ -23,6 +23,39 @@ fn payload_hex(pcap: &Path) -> String {
     text(&out.stdout).replace([':', '\n'], "")
 }
 
+/// The TCP payload bytes of one port's packets in a capture, as one hex string.
+fn payload_hex_on(pcap: &Path, port: u16) -> String {
+    let out = run_bounded(
+        Command::new("tshark").args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            &format!("tcp.port == {port}"),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.payload",
+        ]),
+        Duration::from_secs(60),
+    );
+    text(&out.stdout).replace([':', '\n'], "")
+}
+
+/// The port after `prefix` in a server's log (its Listening line, the proxy's Forwarding line).
+fn port_after(log: &str, prefix: &str) -> u16 {
+    log.lines()
+        .find_map(|l| {
+            l.strip_prefix(prefix)?
+                .split("://127.0.0.1:")
+                .nth(1)?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {prefix:?} line with a port: {log}"))
+}
+
 fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -119,6 +152,33 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
         SECRET,
         "the token on the wire is valid"
     );
+    // Behind the proxy: the same secret, encrypted on the client's leg, in clear on the origin's
+    // (what seed 004 says of Cloudflare: "forwarded to your origin server, unencrypted").
+    let legs = cells("\"fluffy tail\" on this leg");
+    assert!(legs.ends_with(&["no".into(), "yes".into()]), "{said}");
+    assert!(
+        row("readable on this leg").contains("X-Forwarded-For: 127.0.0.1"),
+        "{said}"
+    );
+    let log = std::fs::read_to_string(dir.join("proxy.server.log")).unwrap();
+    let (tls_port, origin_port) = (
+        port_after(&log, "Listening on"),
+        port_after(&log, "Forwarding"),
+    );
+    let pcap = dir.join("proxy.pcapng");
+    let (tls_leg, origin_leg) = (
+        payload_hex_on(&pcap, tls_port),
+        payload_hex_on(&pcap, origin_port),
+    );
+    assert!(
+        tls_leg.len() > 2000 && !tls_leg.contains(&secret),
+        "the client's leg must carry TLS records, and not the secret in clear"
+    );
+    assert!(
+        origin_leg.contains(&secret) && origin_leg.contains(&hex("x-forwarded-proto: https")),
+        "the origin's leg must carry the secret and the forwarded headers in clear"
+    );
+
     let keylog = dir.join("keys.log");
     for (name, version) in [
         ("https-tls13.pcapng", "1.3 with h2"),

@@ -12,6 +12,7 @@
 //! - [`lab`]: the failure lab: every bad certificate, served from a fresh lab CA, and the gallery.
 //! - [`trust_store`]: the CA into and out of the NSS, system and Java stores; the trust doctor.
 //! - [`mitm`]: the man in the middle: an interceptor that forges certificates and prints what it reads.
+//! - [`proxy`]: the TLS-terminating proxy: HTTPS to the visitor, plain HTTP to the app behind it.
 
 pub mod cli;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod layout;
 pub mod mitm;
 pub mod passphrase;
 pub mod pki;
+pub mod proxy;
 pub mod server;
 pub mod story;
 pub mod symmetric;

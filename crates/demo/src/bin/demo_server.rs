@@ -13,6 +13,7 @@ use anyhow::Result;
 use clap::Parser;
 use https_demo::layout;
 use https_demo::passphrase::Source;
+use https_demo::proxy;
 use https_demo::server::{self, Limits, Mode, Transport, listen::ListenAddr};
 use https_demo::tls;
 
@@ -84,6 +85,12 @@ struct Cli {
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
+    /// Be a TLS-terminating proxy: forward every request (but /connection and /handshake) in plain HTTP to the app at this URL, on this machine (e.g. http://127.0.0.1:5000).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["plain_http", "fernet"])]
+    upstream: Option<proxy::Origin>,
+    /// With --upstream: seconds the app may take to accept, to answer, or to send the next piece of a body (502/504 otherwise).
+    #[arg(long, value_name = "SECS", default_value_t = proxy::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    upstream_timeout: u64,
 }
 
 impl Cli {
@@ -276,6 +283,13 @@ async fn run(cli: Cli) -> Result<()> {
             transport.scheme(),
             addr.port()
         );
+    }
+    if let Some(origin) = cli.upstream {
+        println!(
+            "Forwarding every request but /connection and /handshake to {origin} in plain HTTP (TLS ends here)."
+        );
+        let timeout = Duration::from_secs(cli.upstream_timeout);
+        app = app.with_upstream(proxy::Proxy::new(origin, timeout));
     }
     println!("Press Ctrl-C to stop.");
     std::io::stdout().flush()?;

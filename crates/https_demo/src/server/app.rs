@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::{Bytes, Incoming};
 use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
 
@@ -13,6 +13,7 @@ pub const SECRET_MESSAGE: &str = "fluffy tail";
 use super::facts::ConnectionFacts;
 use super::handshake_page;
 use super::pages;
+use crate::proxy::{Answer, Proxy};
 use crate::tls::trust::ClientAuth;
 
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct App {
     client_auth: Option<ClientAuth>,
     /// The names of the CAs of `--client-ca`, for the log's refusals.
     client_cas: Arc<[String]>,
+    /// `--upstream`: the app behind this server, which answers every page but the server's own.
+    upstream: Option<Arc<Proxy>>,
 }
 
 impl Default for App {
@@ -37,6 +40,7 @@ impl Default for App {
             fernet: None,
             client_auth: None,
             client_cas: Arc::new([]),
+            upstream: None,
         }
     }
 }
@@ -70,6 +74,31 @@ impl App {
         self.client_auth = Some(mode);
         self.client_cas = cas.into();
         self
+    }
+
+    /// Forwards every request to `proxy`'s origin, but those for the server's own pages.
+    pub fn with_upstream(mut self, proxy: Proxy) -> Self {
+        self.upstream = Some(Arc::new(proxy));
+        self
+    }
+
+    /// Answers one request: the origin's answer when there is an upstream, else the app's.
+    /// `in_flight` is dropped once the answer is handed over: at once for the app's own pages,
+    /// when the last piece is passed on for an origin's streamed answer.
+    pub async fn serve<G: Send + 'static>(
+        &self,
+        req: Request<Incoming>,
+        facts: &ConnectionFacts,
+        in_flight: G,
+    ) -> Answer {
+        if let Some(proxy) = &self.upstream
+            && proxy.forwards(req.uri().path())
+        {
+            return proxy.forward(req, facts.peer, in_flight).await;
+        }
+        let answer = self.respond(&req, facts).await.map(Either::Left);
+        drop(in_flight);
+        answer
     }
 
     pub fn client_cas(&self) -> &[String] {
@@ -217,7 +246,7 @@ mod tests {
 
     fn respond(req: Request<()>) -> Response<Full<Bytes>> {
         let facts = ConnectionFacts {
-            peer: "127.0.0.1:1".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
             tls: None,
         };
         tokio::runtime::Builder::new_current_thread()

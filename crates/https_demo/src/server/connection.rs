@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hyper::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -62,10 +62,7 @@ pub async fn handle(
             }
             state.mark_opened();
             tracing::info!(%peer, "plain HTTP connection (no TLS: anyone on the path can read it)");
-            let facts = ConnectionFacts {
-                peer: peer.to_string(),
-                tls: None,
-            };
+            let facts = ConnectionFacts { peer, tls: None };
             return serve_http(Lingering::new(stream), false, facts, ctx, state, watcher).await;
         }
         Transport::Tls(config) => config.clone(),
@@ -172,7 +169,7 @@ pub async fn handle(
         "TLS connection"
     );
     let facts = ConnectionFacts {
-        peer: peer.to_string(),
+        peer,
         tls: Some(facts),
     };
     // 4. HTTP.
@@ -205,24 +202,25 @@ async fn serve_http<I>(
 {
     let app = ctx.app.clone();
     let service_state = state.clone();
-    let peer = facts.peer.clone();
+    let peer = facts.peer;
     let facts = Arc::new(facts);
     let service = service_fn(move |req: Request<Incoming>| {
         let (app, facts) = (app.clone(), facts.clone());
         let in_flight = service_state.request_started();
         tuning::boxed(async move {
             let started = Instant::now();
-            let res: Response<_> = app.respond(&req, &facts).await;
+            let (method, uri) = (req.method().clone(), req.uri().clone());
+            // A streamed answer (--upstream) keeps the request in flight until it is handed over.
+            let res = app.serve(req, &facts, in_flight).await;
             let peer = &facts.peer;
             tracing::info!(
                 %peer,
-                method = %req.method(),
-                path = req.uri().path(),
+                %method,
+                path = uri.path(),
                 status = res.status().as_u16(),
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
-            drop(in_flight);
             Ok::<_, Infallible>(res)
         })
     });
@@ -290,13 +288,13 @@ async fn serve_http<I>(
     }
 }
 
-fn ended(peer: &str, result: Result<(), BoxError>) {
+fn ended(peer: &SocketAddr, result: Result<(), BoxError>) {
     if let Err(e) = result {
         tracing::debug!(%peer, "connection ended: {e}");
     }
 }
 
-fn closed_by_watchdog(peer: &str, why: Closed, limits: &Limits) {
+fn closed_by_watchdog(peer: &SocketAddr, why: Closed, limits: &Limits) {
     match why {
         Closed::HeadTimeout => {
             tracing::info!(%peer, "request head not complete within {} s: closed", limits.header_timeout.as_secs_f32())

@@ -16,7 +16,7 @@ use crate::wire::iana::{self as names, CipherSuite, Iana, NamedGroup, ProtocolVe
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectionFacts {
-    pub peer: String,
+    pub peer: std::net::SocketAddr,
     /// None over plain HTTP.
     pub tls: Option<TlsFacts>,
 }

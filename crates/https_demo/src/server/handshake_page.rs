@@ -206,7 +206,7 @@ fn steps(
         format!(
             "<p>This server accepted a TCP connection from <code>{}</code>. Every arrow above travelled \
              on it; the times count from that moment.</p>",
-            esc(&facts.peer)
+            esc(&facts.peer.to_string())
         ),
     );
     let hello_at = find(
