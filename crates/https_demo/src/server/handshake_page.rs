@@ -318,9 +318,10 @@ fn steps(
         Offered::Parsed(hello) => Some(hello),
         _ => None,
     };
+    let peer = facts.peer.to_string();
     let (in_clear, hidden) = OnThePath {
         tls12,
-        client: Some(&facts.peer),
+        client: Some(&peer),
         server: None,
         hello: hello.as_deref(),
         version: tls.version,
