@@ -19,7 +19,8 @@ use https_demo::lab::{self, check, run};
     about = "Serve every bad certificate from a fresh lab CA, with a gallery that says what each client does and why."
 )]
 struct Cli {
-    /// Where the lab writes ca.pem (the CA to trust), crl.pem, scenarios.json and the gallery.
+    /// Where the lab writes ca.pem (the CA to trust), crl.pem, scenarios.json, the gallery, and
+    /// client.pem with client_key.pem (a client certificate for mutual TLS).
     #[arg(long, value_name = "DIR", default_value = lab::DEFAULT_DIR, global = true)]
     dir: PathBuf,
     /// The gallery's port; the scenarios take the next ones. 0: ports the system chooses.
@@ -68,6 +69,14 @@ async fn serve_lab(dir: &std::path::Path, port_base: u16) -> Result<ExitCode> {
         run::CA_FILE,
         run::SCENARIOS_FILE
     );
+    println!(
+        "The client-cert-required scenario lets in whoever presents {dir}/{} with its key {dir}/{} \
+         (demo_client or curl: --cert {dir}/{} --key {dir}/{}).",
+        run::CLIENT_CERT_FILE,
+        run::CLIENT_KEY_FILE,
+        run::CLIENT_CERT_FILE,
+        run::CLIENT_KEY_FILE
+    );
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -78,9 +87,11 @@ async fn check_lab(dir: &std::path::Path) -> Result<ExitCode> {
     let (table, all_match) = check::table(&visits);
     print!("{table}");
     if all_match {
+        let second = visits.iter().filter(|v| v.with_client_cert).count();
         println!(
-            "Every verdict is the one scenarios.json expects ({} scenarios).",
-            visits.len()
+            "Every verdict is the one scenarios.json expects ({} scenarios; {second} visited again with \
+             the lab's client certificate).",
+            visits.len() - second
         );
         Ok(ExitCode::SUCCESS)
     } else {

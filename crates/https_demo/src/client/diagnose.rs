@@ -221,7 +221,12 @@ fn client_cert_refusal(
         cx.own_cert,
         crate::pki::validity::now(),
     )?;
-    Some(failure.client_words(&cx.target.authority()))
+    // Titled like a refusal of the server's certificate: what failed first, then the words.
+    Some(format!(
+        "{}: {}",
+        failure.title(),
+        failure.client_words(&cx.target.authority())
+    ))
 }
 
 /// The client's one-paragraph refusal of a certificate: its title, then what failed, what it

@@ -1,7 +1,13 @@
 //! Every certificate of the lab, made in memory at each start so that the lab never expires:
 //! the lab CA (name-constrained to loopback, like the demo CA, but allowed one intermediate),
-//! its intermediate, a stranger's CA, each scenario's chain, and the CRL that revokes one.
-//! ECDSA P-256 throughout: a key is made in well under a millisecond. No CA key leaves memory.
+//! its intermediate, a stranger's CA, each scenario's chain, the CRL that revokes one, and for
+//! mutual TLS a client CA and the learner's client certificate. ECDSA P-256 throughout: a key is
+//! made in well under a millisecond. No CA key leaves memory.
+//!
+//! The client CA is a CA of its own, not the lab CA: the CA a browser trusts to vouch for sites
+//! should not also decide who may visit (a server trusting it for visitors would let any site
+//! certificate's holder in as well), and the lab CA's name constraints are about host names,
+//! which a person does not have. The demo set separates the two the same way.
 
 use anyhow::{Result, anyhow};
 use rcgen::{
@@ -11,10 +17,18 @@ use rcgen::{
 };
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
 
 use super::scenarios::{Make, SCENARIOS, Scenario};
+use crate::keys::{self, KeyType};
+use crate::pki::client_cert::{self, ClientCertRequest};
 use crate::pki::names::{LOCAL_ONLY, Subject, parse_permitted, parse_sans};
-use crate::pki::{demo_set::SITE_NAMES, random_serial, validity};
+use crate::pki::{demo_set::SITE_NAMES, random_serial, sign, validity};
+
+/// Who the learner's client certificate names.
+pub const CLIENT_NAME: &str = "lab visitor";
+/// The CA the `client-cert-required` scenario accepts visitors from.
+pub const CLIENT_CA_NAME: &str = "HTTPS Demo Lab Client CA";
 
 /// What a scenario's server presents, and the key that proves it.
 pub struct Site {
@@ -32,6 +46,12 @@ pub struct Lab {
     pub stranger_pem: String,
     /// The lab CA's and the intermediate's revocation lists (`DIR/crl.pem`).
     pub crl_pem: String,
+    /// Mutual TLS: the CA visitors' certificates must come from, as a server trusts it.
+    pub client_ca_der: CertificateDer<'static>,
+    pub client_ca_pem: String,
+    /// The learner's client certificate (issued by the client CA) and its key, unencrypted.
+    pub client_cert_pem: String,
+    pub client_key_pem: Zeroizing<String>,
     /// The gallery's own certificate (valid).
     pub gallery: Site,
     pub sites: Vec<Site>,
@@ -115,7 +135,7 @@ pub fn make() -> Result<Lab> {
                 .map_err(rcgen_err("a site certificate"))
         };
         let chain = match scenario.make {
-            Make::Valid | Make::Revoked => {
+            Make::Valid | Make::Revoked | Make::ClientCertRequired => {
                 let p = site_params(&SITE_NAMES, now)?;
                 if scenario.make == Make::Revoked {
                     revoked.push(p.serial_number.clone().expect("set above"));
@@ -228,7 +248,12 @@ pub fn make() -> Result<Lab> {
     // The intermediate's list too, though it revokes nothing: OpenSSL (curl --crlfile) wants a
     // CRL from the issuer of every site certificate it checks.
     let crl_pem = crl(&root, &revoked)? + &crl(&intermediate, &[])?;
+    let client = client_side(now)?;
     Ok(Lab {
+        client_ca_der: client.ca.cert_der,
+        client_ca_pem: client.ca_pem,
+        client_cert_pem: client.cert_pem,
+        client_key_pem: client.key_pem,
         ca_pem: root.pem(),
         intermediate_pem: intermediate.pem(),
         stranger_pem: stranger.pem(),
@@ -238,9 +263,50 @@ pub fn make() -> Result<Lab> {
     })
 }
 
+struct ClientSide {
+    ca: sign::Ca,
+    ca_pem: String,
+    cert_pem: String,
+    key_pem: Zeroizing<String>,
+}
+
+/// The client CA and the learner's certificate, made as `demo_pki client-cert` makes one
+/// (clientAuth only), with its key unencrypted: the lab is a throwaway, and a plain key is what
+/// curl and Python take without a prompt.
+fn client_side(now: OffsetDateTime) -> Result<ClientSide> {
+    let params = ca_params(CLIENT_CA_NAME, 0, now)?;
+    let key = key()?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(rcgen_err("the lab's client CA"))?;
+    let ca = sign::Ca {
+        cert_der: cert.der().clone(),
+        key,
+        name: CLIENT_CA_NAME.into(),
+        not_after: params.not_after,
+        permitted: Vec::new(),
+    };
+    let new = client_cert::create(
+        &ClientCertRequest {
+            name: CLIENT_NAME,
+            key_type: KeyType::EcdsaP256,
+            // Inside the client CA's 30 days, which started an hour ago.
+            days: Some(29),
+        },
+        &ca,
+    )?;
+    Ok(ClientSide {
+        ca_pem: cert.pem(),
+        cert_pem: new.cert_pem,
+        key_pem: keys::to_pem(&new.key, None)?,
+        ca,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::scenarios::Refusal;
     use crate::tls::trust::{TrustedCas, server_name, verify_chain};
 
     /// The trust core judges every chain offline as `scenarios.rs` says demo_client does: the
@@ -257,9 +323,14 @@ mod tests {
         for site in &lab.sites {
             let verdict =
                 verify_chain(&cas, &site.chain, &name, rustls_pki_types::UnixTime::now()).unwrap();
+            // A refusal of the client's certificate is no refusal of the server's.
+            let expected = match site.scenario.failure {
+                Some(Refusal::ServerCert(kind)) => Some(kind),
+                Some(Refusal::ClientCert(_)) | None => None,
+            };
             assert_eq!(
                 verdict.err().map(|f| f.kind()),
-                site.scenario.failure,
+                expected,
                 "{}",
                 site.scenario.name
             );

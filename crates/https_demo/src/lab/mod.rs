@@ -4,8 +4,10 @@
 //! badssl.com whose refusals are explained.
 //!
 //! - [`scenarios`]: the list, with what each client was measured to do (`expect`).
-//! - [`certs`]: the lab CA, the stranger CA, the intermediate, every scenario's chain, the CRL.
-//! - [`serve`]: one listener per scenario on 127.0.0.1 and ::1, each with its own TLS config.
+//! - [`certs`]: the lab CA, the stranger CA, the intermediate, every scenario's chain, the CRL,
+//!   and for mutual TLS the client CA and the learner's client certificate.
+//! - [`serve`]: one listener per scenario on 127.0.0.1 and ::1, each with its own TLS config
+//!   (`client-cert-required`'s asks for, and requires, a client certificate).
 //! - [`gallery`]: the HTML page listing them.
 //! - [`check`]: `demo_lab check`, every scenario visited through demo_client's trust core.
 //! - [`run`]: start-up: bind, make, write, serve, then "Lab ready".

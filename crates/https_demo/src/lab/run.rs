@@ -13,6 +13,7 @@ use super::serve::{self, Page};
 use super::{gallery, marker};
 use crate::files::{self, Output};
 use crate::pki::inspect::CertSummary;
+use crate::tls::trust::TrustedCas;
 
 /// The lab, listening.
 pub struct Ready {
@@ -23,6 +24,11 @@ pub struct Ready {
 
 pub const CA_FILE: &str = "ca.pem";
 pub const CRL_FILE: &str = "crl.pem";
+/// The learner's client certificate and its plain key, for `client-cert-required`.
+pub const CLIENT_CERT_FILE: &str = "client.pem";
+pub const CLIENT_KEY_FILE: &str = "client_key.pem";
+/// The CA that scenario accepts visitors from, under `certs/`.
+pub const CLIENT_CA_FILE: &str = "client_ca.pem";
 pub const SCENARIOS_FILE: &str = "scenarios.json";
 pub const GALLERY_FILE: &str = "gallery.html";
 
@@ -43,19 +49,17 @@ pub fn start(dir: &Path, port_base: u16) -> Result<Ready> {
         .map(|(site, port)| entry(site, port.port))
         .collect::<Result<_>>()?;
 
-    let ca_file = dir.join(CA_FILE);
-    let crl_file = dir.join(CRL_FILE);
-    let html = gallery::page(
-        &entries,
-        &ca_file.display().to_string(),
-        &crl_file.display().to_string(),
-    );
+    let html = gallery::page(&entries, dir);
     write(dir, &lab, &entries, &html)?;
+    let client_cas = TrustedCas::from_certs(
+        &dir.join("certs").join(CLIENT_CA_FILE),
+        vec![lab.client_ca_der.clone()],
+    )?;
 
     let gallery_port_number = gallery_port.port;
     serve::spawn(
         gallery_port,
-        serve::tls_config(&lab.gallery)?,
+        serve::tls_config(&lab.gallery, &client_cas)?,
         Page {
             content_type: "text/html; charset=utf-8",
             body: Bytes::from(html),
@@ -70,7 +74,7 @@ pub fn start(dir: &Path, port_base: u16) -> Result<Ready> {
         );
         serve::spawn(
             port,
-            serve::tls_config(site)?,
+            serve::tls_config(site, &client_cas)?,
             Page {
                 content_type: "text/plain; charset=utf-8",
                 body: Bytes::from(body),
@@ -91,8 +95,8 @@ fn entry(site: &Site, port: u16) -> Result<Entry> {
         name: s.name.to_string(),
         url: format!("https://localhost:{port}/"),
         port,
-        failure: s.failure.map(|k| k.code().to_string()),
-        demo_client_says: s.failure.map(|k| k.title().to_string()),
+        failure: s.failure.map(|r| r.code().to_string()),
+        demo_client_says: s.failure.map(|r| r.title().to_string()),
         chromium_says: s.chromium.to_string(),
         shows: s.shows.to_string(),
         lesson: s.lesson.to_string(),
@@ -120,8 +124,9 @@ fn pem_chain(site: &Site) -> String {
 }
 
 /// The folder: the CA to trust, the CRL, the other CAs, each scenario's chain (for
-/// `demo_pki inspect`), scenarios.json and the gallery. No private key is written: the servers
-/// hold theirs in memory, and the CAs' die with the process.
+/// `demo_pki inspect`), scenarios.json, the gallery, and the learner's client certificate with
+/// its key (mode 0600), the one private key written: the servers hold theirs in memory, and the
+/// CAs' die with the process.
 fn write(dir: &Path, lab: &certs::Lab, entries: &[Entry], html: &str) -> Result<()> {
     let certs_dir = dir.join("certs");
     std::fs::create_dir_all(&certs_dir).map_err(|e| {
@@ -162,6 +167,16 @@ fn write(dir: &Path, lab: &certs::Lab, entries: &[Entry], html: &str) -> Result<
             "the stranger's CA",
             lab.stranger_pem.as_str(),
         ),
+        (
+            certs_dir.join(CLIENT_CA_FILE),
+            "the lab's client CA",
+            lab.client_ca_pem.as_str(),
+        ),
+        (
+            dir.join(CLIENT_CERT_FILE),
+            "the lab's client certificate (client.pem)",
+            lab.client_cert_pem.as_str(),
+        ),
         (dir.join(SCENARIOS_FILE), "scenarios.json", json.as_str()),
         (dir.join(GALLERY_FILE), "the gallery page", html),
     ];
@@ -174,6 +189,13 @@ fn write(dir: &Path, lab: &certs::Lab, entries: &[Entry], html: &str) -> Result<
             mode: files::PUBLIC,
         })
         .collect();
+    let client_key = dir.join(CLIENT_KEY_FILE);
+    outputs.push(Output {
+        path: &client_key,
+        what: "the lab's client key (client_key.pem)",
+        contents: lab.client_key_pem.as_bytes(),
+        mode: files::PRIVATE,
+    });
     outputs.extend(chains.iter().map(|(path, pem)| Output {
         path,
         what: "a scenario's certificate chain",

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tls::failure::FailureKind;
+use crate::tls::failure::{ClientCertKind, FailureKind};
 
 /// A client's verdict on a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +52,41 @@ pub enum Make {
     NoSan,
     TooLong,
     Revoked,
+    /// A valid certificate, on a server that requires a client certificate from the lab's
+    /// client CA.
+    ClientCertRequired,
+}
+
+/// Who refuses whom, and why, without the facts: demo_client refusing the server's certificate,
+/// or the server refusing demo_client for the client certificate it did not present. Codes and
+/// titles are those of [`crate::tls::failure`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    ServerCert(FailureKind),
+    ClientCert(ClientCertKind),
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::ServerCert(k) => k.code(),
+            Refusal::ClientCert(k) => k.code(),
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Refusal::ServerCert(k) => k.title(),
+            Refusal::ClientCert(k) => k.title(),
+        }
+    }
+
+    /// The stable code back to the refusal (`scenarios.json`'s `failure`).
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        let server = FailureKind::ALL.into_iter().map(Refusal::ServerCert);
+        let client = ClientCertKind::ALL.into_iter().map(Refusal::ClientCert);
+        server.chain(client).find(|r| r.code() == code)
+    }
 }
 
 pub struct Scenario {
@@ -61,9 +96,10 @@ pub struct Scenario {
     pub tls12_only: bool,
     /// What the certificate is, in a few words.
     pub shows: &'static str,
-    /// How demo_client classifies its refusal; `None` when it accepts.
-    pub failure: Option<FailureKind>,
-    /// What Chromium shows: its error code, or that it opens the page.
+    /// How demo_client classifies the refusal; `None` when it gets the page.
+    pub failure: Option<Refusal>,
+    /// What Chromium shows: its error code (each code it was seen to give, as `NET::ERR_...`), or
+    /// that it opens the page.
     pub chromium: &'static str,
     /// One sentence: the point of the scenario, and where clients disagree.
     pub lesson: &'static str,
@@ -102,7 +138,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::Expired,
         tls12_only: false,
         shows: "a certificate whose validity ended ten days ago",
-        failure: Some(FailureKind::Expired),
+        failure: Some(Refusal::ServerCert(FailureKind::Expired)),
         chromium: "NET::ERR_CERT_DATE_INVALID",
         lesson: "Every client checks the dates; an expired certificate's key may have leaked long ago, and its CA no longer answers for it.",
         why: "A stolen key of an old certificate would work for ever: revocation lists drop certificates once they expire.",
@@ -113,7 +149,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::NotYetValid,
         tls12_only: false,
         shows: "a certificate whose validity starts in ten days",
-        failure: Some(FailureKind::NotYetValid),
+        failure: Some(Refusal::ServerCert(FailureKind::NotYetValid)),
         chromium: "NET::ERR_CERT_DATE_INVALID",
         lesson: "A certificate from the future is refused like an expired one; on a real machine it usually means the client's clock is wrong.",
         why: "A certificate back-dated or issued ahead could be used outside the window its CA vouched for.",
@@ -124,7 +160,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::WrongHost,
         tls12_only: false,
         shows: "a valid certificate, but for other.localhost, served at localhost",
-        failure: Some(FailureKind::NameMismatch),
+        failure: Some(Refusal::ServerCert(FailureKind::NameMismatch)),
         chromium: "NET::ERR_CERT_COMMON_NAME_INVALID",
         lesson: "A certificate proves a name, not a server: the name asked for must be among the names it holds.",
         why: "Any site with any valid certificate could pose as every other site.",
@@ -135,7 +171,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::SelfSigned,
         tls12_only: false,
         shows: "a site certificate that signs itself (CA:FALSE), no CA involved",
-        failure: Some(FailureKind::SelfSigned),
+        failure: Some(Refusal::ServerCert(FailureKind::SelfSigned)),
         chromium: "NET::ERR_CERT_AUTHORITY_INVALID",
         lesson: "Anyone can make a self-signed certificate for any name, so it proves nothing unless you pinned that very certificate.",
         why: "A man-in-the-middle makes his own self-signed certificate for the name and reads everything.",
@@ -146,7 +182,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::CaAsLeaf,
         tls12_only: false,
         shows: "what `openssl req -x509` makes: a self-signed CA:TRUE certificate used as the site's",
-        failure: Some(FailureKind::CaUsedAsEndEntity),
+        failure: Some(Refusal::ServerCert(FailureKind::CaUsedAsEndEntity)),
         chromium: "NET::ERR_CERT_AUTHORITY_INVALID",
         lesson: "A CA certificate is for signing, not for serving; rustls says so (CA used as the site's), the others only see an untrusted issuer.",
         why: "Trusting it would make its key a CA for every name: a man-in-the-middle's dream.",
@@ -157,7 +193,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::UntrustedRoot,
         tls12_only: false,
         shows: "a certificate for localhost signed by a stranger's CA (the server sends that CA too)",
-        failure: Some(FailureKind::UnknownIssuer),
+        failure: Some(Refusal::ServerCert(FailureKind::UnknownIssuer)),
         chromium: "NET::ERR_CERT_AUTHORITY_INVALID",
         lesson: "The chain must end at a CA the client trusts; a root sent by the server is only a claim.",
         why: "This is exactly what an intercepting proxy presents: its own CA's certificate for the site.",
@@ -168,7 +204,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::IncompleteChain,
         tls12_only: false,
         shows: "a certificate signed by the lab's intermediate CA, served without that intermediate",
-        failure: Some(FailureKind::IncompleteChain),
+        failure: Some(Refusal::ServerCert(FailureKind::IncompleteChain)),
         chromium: "NET::ERR_CERT_AUTHORITY_INVALID",
         lesson: "The server must send its intermediates: clients without a cache of them (curl, Python, rustls, a fresh browser) cannot build the chain.",
         why: "Nothing by itself, but a client that 'fixes' it by skipping the check would accept any issuer.",
@@ -190,7 +226,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::NameConstraint,
         tls12_only: false,
         shows: "a certificate for localhost and example.com, signed by the lab CA, which may vouch only for loopback names",
-        failure: Some(FailureKind::NameConstraint),
+        failure: Some(Refusal::ServerCert(FailureKind::NameConstraint)),
         chromium: "NET::ERR_CERT_INVALID",
         lesson: "A name-constrained CA cannot vouch for names outside its constraints, even when the name asked for is inside: this is what makes trusting a private CA safe.",
         why: "A leaked key of a CA you installed for localhost could otherwise mint certificates for your bank.",
@@ -201,7 +237,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::WrongUsage,
         tls12_only: false,
         shows: "a certificate for localhost whose extended key usage is clientAuth only",
-        failure: Some(FailureKind::WrongUsage),
+        failure: Some(Refusal::ServerCert(FailureKind::WrongUsage)),
         chromium: "NET::ERR_CERT_INVALID",
         lesson: "A certificate says what it may be used for; one issued to authenticate a client is not a server's.",
         why: "A client certificate (for a VPN, an e-mail signature) could be replayed as any server's.",
@@ -212,7 +248,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::NoSan,
         tls12_only: false,
         shows: "a certificate with the name only in its common name (CN=localhost), no subjectAltName, as before 2017",
-        failure: Some(FailureKind::NameMismatch),
+        failure: Some(Refusal::ServerCert(FailureKind::NameMismatch)),
         chromium: "NET::ERR_CERT_COMMON_NAME_INVALID",
         lesson: "Chromium (since 58), rustls and Python's ssl (requests) read names only from subjectAltName and refuse it; curl, through OpenSSL, still falls back to the common name and accepts it.",
         why: "The common name is free text: matching it invites mistakes in what a name is.",
@@ -239,7 +275,7 @@ pub const SCENARIOS: &[Scenario] = &[
         make: Make::Revoked,
         tls12_only: false,
         shows: "a correct certificate that the lab CA revoked: its serial is in DIR/crl.pem",
-        failure: Some(FailureKind::Revoked),
+        failure: Some(Refusal::ServerCert(FailureKind::Revoked)),
         chromium: "opens the page (no NET::ERR_CERT_REVOKED: Chromium does not fetch or check CRLs for a private CA)",
         lesson: "Revocation works only where a client is given the list: demo_client --crl and curl --crlfile refuse it, Python requests and Chromium accept it.",
         why: "A revoked certificate's key is presumed stolen: whoever holds it poses as the site until the certificate expires.",
@@ -261,6 +297,20 @@ pub const SCENARIOS: &[Scenario] = &[
         why: "Nothing against the certificate; on the wire, TLS 1.3 hides it.",
         expect: all(Accept),
     },
+    Scenario {
+        name: "client-cert-required",
+        make: Make::ClientCertRequired,
+        tls12_only: false,
+        shows: "a valid certificate, on a server that requires a client certificate issued by the lab's client CA (mutual TLS)",
+        failure: Some(Refusal::ClientCert(ClientCertKind::Required)),
+        // Measured: Chromium first drops the handshake to look for a certificate, then connects
+        // again without one. In TLS 1.3 the server's alert comes after the handshake; if it
+        // arrives before Chromium has written its request, the write fails first.
+        chromium: "NET::ERR_BAD_SSL_CLIENT_AUTH_CERT (about one time in four NET::ERR_SOCKET_NOT_CONNECTED: in TLS 1.3 the server's refusal arrives after the handshake, and can beat Chromium's request)",
+        lesson: "Here the server refuses the visitor, not the visitor the server: its CertificateRequest names the CAs it accepts, and a client without a certificate from one is turned away after the handshake. The lab writes one at each start (client.pem and client_key.pem in its folder): given with demo_client --cert/--key, curl --cert/--key or Python requests' cert=(...), the page opens.",
+        why: "Nothing against the visitor: a server that let anyone in without the certificate it requires would give its private pages to whoever asks.",
+        expect: all(Refuse),
+    },
 ];
 
 /// One line of `scenarios.json`.
@@ -269,8 +319,8 @@ pub struct Entry {
     pub name: String,
     pub url: String,
     pub port: u16,
-    /// The classification code of demo_client's refusal (`expired`, `revoked`, ...); `null`
-    /// when it accepts.
+    /// The classification code of the refusal (`expired`, `revoked`,
+    /// `client_certificate_required`, ...); `null` when demo_client gets the page.
     pub failure: Option<String>,
     /// demo_client's title for it ("expired certificate").
     pub demo_client_says: Option<String>,
@@ -283,9 +333,4 @@ pub struct Entry {
     pub serial: String,
     pub sha256: String,
     pub expect: Expect,
-}
-
-/// The stable code of a classification, back to the classification.
-pub fn failure_kind(code: &str) -> Option<FailureKind> {
-    FailureKind::ALL.into_iter().find(|k| k.code() == code)
 }

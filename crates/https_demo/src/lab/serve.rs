@@ -22,8 +22,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::certs::Site;
+use super::scenarios::Make;
 use crate::pki::inspect::CertSummary;
 use crate::tls::server::{Identity, Offer, server_config};
+use crate::tls::trust::{ClientAuth, TrustedCas, client_verifier};
 
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 const CONNECTION_LIMIT: Duration = Duration::from_secs(60);
@@ -125,8 +127,14 @@ fn bind_ephemeral() -> Result<Port> {
     )
 }
 
-/// The TLS configuration for a site: the demo server's, TLS 1.2 only when the scenario says so.
-pub fn tls_config(site: &Site) -> Result<Arc<ServerConfig>> {
+/// The TLS configuration for a site: the demo server's, TLS 1.2 only when the scenario says so,
+/// and requiring a client certificate from `client_cas` (the trust core's judge of visitors)
+/// when the scenario is about mutual TLS.
+pub fn tls_config(site: &Site, client_cas: &TrustedCas) -> Result<Arc<ServerConfig>> {
+    let clients = match site.scenario.make {
+        Make::ClientCertRequired => Some(client_verifier(client_cas, ClientAuth::Required)?),
+        _ => None,
+    };
     let provider = crate::tls::provider();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(site.key.serialize_der()));
     let signing_key = provider
@@ -145,7 +153,7 @@ pub fn tls_config(site: &Site) -> Result<Arc<ServerConfig>> {
             tls12_only: site.scenario.tls12_only,
             ..Offer::default()
         },
-        None,
+        clients,
     )
 }
 
@@ -179,7 +187,8 @@ pub fn spawn(port: Port, config: Arc<ServerConfig>, page: Page) {
 }
 
 async fn connection(acceptor: TlsAcceptor, tcp: tokio::net::TcpStream, page: Page) {
-    // A refused certificate ends here: the client sends an alert and closes.
+    // A refused certificate ends here: the client sends an alert and closes (or, for a missing
+    // client certificate, this server does).
     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(tcp)).await else {
         return;
     };

@@ -811,7 +811,76 @@ pub enum ClientCertFailure {
     },
 }
 
+/// Which client-certificate failure it is, without its facts: a stable code and a title, as
+/// [`FailureKind`] has for the server's certificate. Every title starts with "client
+/// certificate", so that none reads as a refusal of the server's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientCertKind {
+    Required,
+    UnknownCa,
+    Expired,
+    NotYetValid,
+    WrongUsage,
+    Other,
+}
+
+impl ClientCertKind {
+    pub const ALL: [ClientCertKind; 6] = [
+        ClientCertKind::Required,
+        ClientCertKind::UnknownCa,
+        ClientCertKind::Expired,
+        ClientCertKind::NotYetValid,
+        ClientCertKind::WrongUsage,
+        ClientCertKind::Other,
+    ];
+
+    /// The stable name: `client_certificate_required`, ...
+    pub fn code(self) -> &'static str {
+        match self {
+            ClientCertKind::Required => "client_certificate_required",
+            ClientCertKind::UnknownCa => "client_certificate_unknown_ca",
+            ClientCertKind::Expired => "client_certificate_expired",
+            ClientCertKind::NotYetValid => "client_certificate_not_yet_valid",
+            ClientCertKind::WrongUsage => "client_certificate_wrong_usage",
+            ClientCertKind::Other => "client_certificate_refused",
+        }
+    }
+
+    /// The failure in a few words; no title contains another.
+    pub fn title(self) -> &'static str {
+        match self {
+            ClientCertKind::Required => "client certificate required",
+            ClientCertKind::UnknownCa => "client certificate from a CA the server does not accept",
+            ClientCertKind::Expired => "client certificate expired",
+            ClientCertKind::NotYetValid => "client certificate not valid yet",
+            ClientCertKind::WrongUsage => "client certificate not meant for a TLS client",
+            ClientCertKind::Other => "client certificate refused",
+        }
+    }
+}
+
 impl ClientCertFailure {
+    pub fn kind(&self) -> ClientCertKind {
+        match self {
+            ClientCertFailure::Required { .. } => ClientCertKind::Required,
+            ClientCertFailure::UnknownCa { .. } => ClientCertKind::UnknownCa,
+            ClientCertFailure::Expired { .. } => ClientCertKind::Expired,
+            ClientCertFailure::NotYetValid { .. } => ClientCertKind::NotYetValid,
+            ClientCertFailure::WrongUsage { .. } => ClientCertKind::WrongUsage,
+            ClientCertFailure::Other { .. } => ClientCertKind::Other,
+        }
+    }
+
+    /// A stable code, for programs and tests.
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+
+    /// The failure in a few words, as a refusal's first words.
+    pub fn title(&self) -> &'static str {
+        self.kind().title()
+    }
+
     /// The client's reading of a refusal, when the server had asked for a certificate
     /// (`asked`, from its CertificateRequest). `ours` is the certificate presented, if any.
     /// `alert` is None when the connection closed without one the client could read: in TLS 1.3
@@ -912,18 +981,6 @@ impl ClientCertFailure {
             },
             _ => return None,
         })
-    }
-
-    /// A stable code, for programs and tests.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ClientCertFailure::Required { .. } => "client_certificate_required",
-            ClientCertFailure::UnknownCa { .. } => "client_certificate_unknown_ca",
-            ClientCertFailure::Expired { .. } => "client_certificate_expired",
-            ClientCertFailure::NotYetValid { .. } => "client_certificate_not_yet_valid",
-            ClientCertFailure::WrongUsage { .. } => "client_certificate_wrong_usage",
-            ClientCertFailure::Other { .. } => "client_certificate_refused",
-        }
     }
 
     /// What the client tells its user: what happened and what to do next.
@@ -1100,6 +1157,30 @@ mod tests {
             cas: &cas,
         };
         assert!(CertFailure::classify(&rustls::Error::NoCertificatesPresented, &p).is_none());
+    }
+
+    /// A client-certificate refusal is worded after its title, as a server certificate's is:
+    /// neither kind's title may begin another's, nor share a code.
+    #[test]
+    fn client_certificate_titles_are_their_own() {
+        for a in ClientCertKind::ALL {
+            for b in ClientCertKind::ALL {
+                if a != b {
+                    assert!(
+                        !a.title().contains(b.title()),
+                        "{} / {}",
+                        a.code(),
+                        b.code()
+                    );
+                    assert_ne!(a.code(), b.code());
+                }
+            }
+            for s in FailureKind::ALL {
+                assert!(!a.title().starts_with(s.title()), "{}", a.code());
+                assert!(!s.title().starts_with(a.title()), "{}", a.code());
+                assert_ne!(a.code(), s.code());
+            }
+        }
     }
 
     /// Renderers and tests find a failure by its title and its code: each must be its own.

@@ -106,6 +106,21 @@ impl TrustedCas {
         })
     }
 
+    /// CAs held in memory (the failure lab's, made at its start); `file` is where they were
+    /// written, for the words.
+    pub fn from_certs(file: &Path, certs: Vec<CertificateDer<'static>>) -> Result<Self> {
+        let summaries = certs
+            .iter()
+            .map(|der| CertSummary::from_der(der))
+            .collect::<Result<_>>()?;
+        Ok(TrustedCas {
+            file: file.to_path_buf(),
+            certs,
+            summaries,
+            crls: Vec::new(),
+        })
+    }
+
     /// Adds every CRL of a PEM file (`-----BEGIN X509 CRL-----`): the verifier then refuses a
     /// site certificate listed in one as revoked.
     pub fn with_crl_file(mut self, file: &Path) -> Result<Self> {
