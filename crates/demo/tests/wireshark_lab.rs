@@ -8,36 +8,16 @@ use std::time::Duration;
 
 use support::*;
 
-fn payload_hex(pcap: &Path) -> String {
-    let out = run_bounded(
-        Command::new("tshark").args([
-            "-r",
-            pcap.to_str().unwrap(),
-            "-T",
-            "fields",
-            "-e",
-            "tcp.payload",
-        ]),
-        Duration::from_secs(60),
-    );
-    text(&out.stdout).replace([':', '\n'], "")
-}
-
-/// The TCP payload bytes of one port's packets in a capture, as one hex string.
-fn payload_hex_on(pcap: &Path, port: u16) -> String {
-    let out = run_bounded(
-        Command::new("tshark").args([
-            "-r",
-            pcap.to_str().unwrap(),
-            "-Y",
-            &format!("tcp.port == {port}"),
-            "-T",
-            "fields",
-            "-e",
-            "tcp.payload",
-        ]),
-        Duration::from_secs(60),
-    );
+/// The TCP payload bytes of a capture's packets (only one port's, if given), as one hex string.
+fn payload_hex(pcap: &Path, port: Option<u16>) -> String {
+    let filter = port.map(|p| format!("tcp.port == {p}"));
+    let mut tshark = Command::new("tshark");
+    tshark.args(["-r", pcap.to_str().unwrap()]);
+    if let Some(filter) = &filter {
+        tshark.args(["-Y", filter]);
+    }
+    tshark.args(["-T", "fields", "-e", "tcp.payload"]);
+    let out = run_bounded(&mut tshark, Duration::from_secs(60));
     text(&out.stdout).replace([':', '\n'], "")
 }
 
@@ -120,12 +100,12 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
 
     // The same facts, checked in the captures themselves.
     let secret = hex(SECRET);
-    let http = payload_hex(&dir.join("http.pcapng"));
+    let http = payload_hex(&dir.join("http.pcapng"), None);
     assert!(
         http.contains(&secret),
         "the HTTP capture must show the secret in clear"
     );
-    let fernet = payload_hex(&dir.join("fernet.pcapng"));
+    let fernet = payload_hex(&dir.join("fernet.pcapng"), None);
     assert!(
         !fernet.contains(&secret),
         "the Fernet capture must not show the secret"
@@ -167,8 +147,8 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
     );
     let pcap = dir.join("proxy.pcapng");
     let (tls_leg, origin_leg) = (
-        payload_hex_on(&pcap, tls_port),
-        payload_hex_on(&pcap, origin_port),
+        payload_hex(&pcap, Some(tls_port)),
+        payload_hex(&pcap, Some(origin_port)),
     );
     assert!(
         tls_leg.len() > 2000 && !tls_leg.contains(&secret),
@@ -185,7 +165,7 @@ fn the_lab_captures_http_fernet_and_https_and_the_key_log_opens_https() {
         ("https-tls12.pcapng", "1.2 with HTTP/1.1"),
     ] {
         let pcap = dir.join(name);
-        let bytes = payload_hex(&pcap);
+        let bytes = payload_hex(&pcap, None);
         assert!(
             !bytes.contains(&secret) && !bytes.contains(&hex(token)),
             "TLS {version}: secret or token visible"

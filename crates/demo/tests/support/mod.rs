@@ -302,6 +302,18 @@ impl Drop for Server {
     }
 }
 
+/// Starts `cmd` with its three streams piped; returns it and how it was called, for messages.
+fn spawn_piped(cmd: &mut Command) -> (Child, String) {
+    let shown = format!("{cmd:?}");
+    let child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    (child, shown)
+}
+
 /// A peer process started on port 0 (`openssl s_server`, Python): ready once it printed the
 /// address it bound, killed by its PID when dropped.
 pub struct Peer {
@@ -314,13 +326,7 @@ impl Peer {
     /// Starts `cmd` and waits (bounded) for a line of its stdout from which `port_of` reads the
     /// port it listens on.
     pub fn start(mut cmd: Command, port_of: fn(&str) -> Option<u16>) -> Peer {
-        let shown = format!("{cmd:?}");
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+        let (mut child, shown) = spawn_piped(&mut cmd);
         let (tx, rx) = mpsc::channel();
         let (output, _) = collect(child.stdout.take().unwrap(), Some(tx));
         let (errors, _) = collect(child.stderr.take().unwrap(), None);
@@ -353,13 +359,7 @@ impl Peer {
     /// `count` TCP ports, read from `/proc` (for peers that do not print the port they got:
     /// nginx, pebble, uwsgi, Caddy). `port` is the lowest; [`Peer::ports`] gives them all.
     pub fn start_listening(mut cmd: Command, count: usize) -> Peer {
-        let shown = format!("{cmd:?}");
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+        let (mut child, shown) = spawn_piped(&mut cmd);
         // These peers log on stderr: both streams go into the one text tests read.
         let (output, _) = collect(child.stdout.take().unwrap(), None);
         collect_into(child.stderr.take().unwrap(), output.clone());
