@@ -27,6 +27,8 @@ pub struct App {
     client_auth: Option<ClientAuth>,
     /// The names of the CAs of `--client-ca`, for the log's refusals.
     client_cas: Arc<[String]>,
+    /// `--acme`: the answers to the CA's validator (http-01 tokens).
+    acme: Option<Arc<crate::acme::challenge::Answers>>,
 }
 
 impl Default for App {
@@ -37,6 +39,7 @@ impl Default for App {
             fernet: None,
             client_auth: None,
             client_cas: Arc::new([]),
+            acme: None,
         }
     }
 }
@@ -70,6 +73,26 @@ impl App {
         self.client_auth = Some(mode);
         self.client_cas = cas.into();
         self
+    }
+
+    /// Answers the ACME CA's validator (`demo_server --acme`).
+    pub fn with_acme_answers(mut self, answers: Arc<crate::acme::challenge::Answers>) -> Self {
+        self.acme = Some(answers);
+        self
+    }
+
+    /// The http-01 answer for a plain-HTTP request line, when it asks for a token we hold.
+    pub fn acme_http01(&self, request_line: &str) -> Option<(String, String)> {
+        let token = crate::acme::challenge::http01_token(request_line)?;
+        let answer = self.acme.as_ref()?.http01(token)?;
+        Some((token.to_string(), answer))
+    }
+
+    /// The CA's tls-alpn-01 validator completed its handshake with us.
+    pub fn acme_tls_alpn01_seen(&self, peer: std::net::SocketAddr, sni: Option<&str>) {
+        if let Some(answers) = &self.acme {
+            answers.tls_alpn01_seen(peer, sni);
+        }
     }
 
     pub fn client_cas(&self) -> &[String] {
