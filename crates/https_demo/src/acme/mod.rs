@@ -89,7 +89,7 @@ impl ChallengeKind {
                  (we listen on port {port})."
             ),
             ChallengeKind::Http01 => format!(
-                "http-01: its validator will fetch http://{name}/.well-known/acme-challenge/TOKEN in plain \
+                "http-01: its validator will fetch /.well-known/acme-challenge/TOKEN from {name} in plain \
                  HTTP, and we will answer with the token signed by our account key (on this port, {port}, \
                  which tells plain HTTP from TLS by the first byte)."
             ),
