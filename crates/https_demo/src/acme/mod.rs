@@ -121,8 +121,13 @@ fn check_url(s: &str) -> Result<(), String> {
     if s.starts_with("https://") && s.len() > "https://".len() {
         Ok(())
     } else {
+        let shown = if !s.is_empty() && s.len() <= 200 && s.chars().all(|c| c.is_ascii_graphic()) {
+            s
+        } else {
+            "what was given"
+        };
         Err(format!(
-            "{s:.200} is not an ACME directory URL: give the https:// URL of the CA's directory \
+            "{shown} is not an ACME directory URL: give the https:// URL of the CA's directory \
              (pebble: https://127.0.0.1:14000/dir), or - to read it from standard input"
         ))
     }
@@ -259,6 +264,12 @@ async fn read_directory_url() -> Result<String> {
         Ok(Ok(Ok(line))) => line,
     };
     let url = line.trim().to_string();
+    if url.is_empty() {
+        bail!(
+            "standard input ended before the ACME directory URL arrived: write the https:// URL of the \
+             CA's directory and a newline (./acme_lab.sh does it once pebble runs)."
+        );
+    }
     check_url(&url).map_err(|e| anyhow!("standard input: {e}"))?;
     Ok(url)
 }
