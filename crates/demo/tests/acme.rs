@@ -265,8 +265,8 @@ fn a_short_lived_certificate_is_renewed_without_a_restart() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut server = acme_server("tls-alpn-01", &api_ca_placeholder(dir.path()));
-    // 9 s of life: renewed 6 s in.
-    let pebble = Pebble::start(dir.path(), server.port, Some(9));
+    // 12 s of life: renewed 8 s in.
+    let pebble = Pebble::start(dir.path(), server.port, Some(12));
     tell_directory(&mut server, &pebble.directory);
     assert!(
         server.wait_for_said("ACME: now serving https", Duration::from_secs(30)),
@@ -274,11 +274,11 @@ fn a_short_lived_certificate_is_renewed_without_a_restart() {
         server.said(),
         server.logs()
     );
-    // Renewed before the first one expires: within its 9 s, counted from when we got it.
+    // Renewed before the first one expires: within its 12 s, counted from when we got it.
     assert!(
         server.wait_for_said(
             "ACME: now serving the renewed certificate, without a restart",
-            Duration::from_secs(9)
+            Duration::from_secs(12)
         ),
         "not renewed within the certificate's lifetime:\n{}\n{}",
         server.said(),
