@@ -18,17 +18,21 @@ case "$challenge" in
     tls-alpn-01|http-01) ;;
     *) die "unknown challenge '$challenge': use tls-alpn-01 or http-01" ;;
 esac
-if ! command -v pebble >/dev/null 2>&1; then
+# pebble, and ss (iproute2) to find the ports pebble binds: installed with apt when missing.
+missing=()
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing pebble (apt-get install pebble)..."
-        apt-get install -y -qq pebble >/dev/null || { apt-get update -qq && apt-get install -y -qq pebble >/dev/null; } ||
-            die "apt-get could not install pebble"
+        echo "Installing ${missing[*]} (apt-get)..."
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+            die "apt-get could not install ${missing[*]}"
     else
-        die "pebble is not installed. Install it (Debian/Ubuntu: sudo apt-get install pebble), then run this again."
+        die "${missing[*]} not installed. Install (Debian/Ubuntu: sudo apt-get install ${missing[*]}), then run this again."
     fi
 fi
-for tool in openssl curl ss; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (Debian/Ubuntu: sudo apt-get install openssl curl iproute2)."
+for tool in openssl curl; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (Debian/Ubuntu: sudo apt-get install $tool)."
 done
 command -v cargo >/dev/null 2>&1 || die "Rust is not installed: get it from https://rustup.rs"
 

@@ -313,3 +313,29 @@ fn a_challenge_the_ca_cannot_reach_fails_in_words() {
         assert!(!logs.contains(debug), "{debug} in {logs}");
     }
 }
+
+#[test]
+fn acme_lab_script_gets_a_certificate_from_pebble_and_verifies_it() {
+    if pebble_missing() {
+        return;
+    }
+    let copy = checkout_copy();
+    let out = run_bounded(
+        Command::new("./acme_lab.sh")
+            .arg("http-01")
+            .current_dir(copy.path())
+            .env("CARGO_TARGET_DIR", target_dir()),
+        Duration::from_secs(1200),
+    );
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}\n{}", text(&out.stderr));
+    for line in [
+        "ACME: the CA's validator connected from 127.0.0.1:",
+        "I am localhost according to Pebble Intermediate CA",
+        "Secret message: fluffy tail",
+        "Verified: the certificate for localhost leads to Pebble Root CA",
+        "Done: stopping demo_server and pebble.",
+    ] {
+        assert!(said.contains(line), "missing {line:?} in:\n{said}");
+    }
+}

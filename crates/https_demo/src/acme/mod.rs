@@ -245,13 +245,16 @@ async fn read_directory_url() -> Result<String> {
         "ACME: waiting for the CA's directory URL on standard input (up to {} s).",
         STDIN_WAIT.as_secs()
     );
-    // A blocking read on its own thread (tokio's stdin is the same underneath).
-    let read = tokio::task::spawn_blocking(|| {
+    // A blocking read on a thread of its own, detached: a tokio blocking task would keep the
+    // runtime (and so Ctrl-C) waiting for a line that may never come.
+    let (tx, read) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         use std::io::{BufRead, Read};
         let mut line = String::new();
-        std::io::BufReader::new(std::io::stdin().take(4096))
+        let result = std::io::BufReader::new(std::io::stdin().take(4096))
             .read_line(&mut line)
-            .map(|_| line)
+            .map(|_| line);
+        let _ = tx.send(result);
     });
     let line = match tokio::time::timeout(STDIN_WAIT, read).await {
         Err(_) => bail!(
@@ -260,7 +263,7 @@ async fn read_directory_url() -> Result<String> {
             STDIN_WAIT.as_secs()
         ),
         Ok(Ok(Err(e))) => bail!("cannot read the ACME directory URL from standard input: {e}"),
-        Ok(Err(e)) => bail!("cannot read the ACME directory URL from standard input: {e}"),
+        Ok(Err(_)) => bail!("cannot read the ACME directory URL from standard input"),
         Ok(Ok(Ok(line))) => line,
     };
     let url = line.trim().to_string();
