@@ -2,7 +2,7 @@
 # Installs what the tests need when it is missing, then runs them and the benchmark's smoke mode
 # (bench/run.sh --smoke, which installs its own tools): ./run_tests.sh [cargo test args]
 #   apt (Debian/Ubuntu): openssl, curl, python3 with venv, testssl.sh (the `testssl` command),
-#        tshark (the Wireshark lab), chromium and libnss3-tools (the browser test)
+#        tshark (the Wireshark lab), chromium and libnss3-tools (the browser test), pebble (the ACME tests)
 #   pip, into a virtual environment in the build folder (scripts/python_venv.sh): sslyze 6.x,
 #        cryptography (Fernet interoperability), requests, flask and gunicorn (the recipes)
 #   apt, for the README's recipes: nginx, uwsgi-core, uwsgi-plugin-python3, caddy
@@ -28,6 +28,8 @@ command -v nginx >/dev/null || apt_packages+=(nginx)
 command -v uwsgi >/dev/null || apt_packages+=(uwsgi-core)
 [[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ]] || apt_packages+=(uwsgi-plugin-python3)
 command -v caddy >/dev/null || apt_packages+=(caddy)
+# Let's Encrypt's ACME test server, the CA of the acme tests and ./acme_lab.sh.
+command -v pebble >/dev/null || apt_packages+=(pebble)
 # Debian's python3 makes virtual environments only with python3-venv (ensurepip).
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if ((${#apt_packages[@]})); then

@@ -1,6 +1,7 @@
 //! The logic behind the HTTPS demo. Data flows one way: the binaries call this library, and it
 //! calls rustls, hyper, reqwest and rcgen.
 //!
+//! - [`acme`]: a certificate from an ACME CA (pebble, Let's Encrypt), the challenge answered, renewed.
 //! - [`cli`]: what every binary does first.
 //! - [`pki`]: become a CA, make a key and a CSR, sign it, inspect certificates.
 //! - [`keys`] and [`passphrase`]: private keys and how they are unlocked.
@@ -14,6 +15,7 @@
 //! - [`mitm`]: the man in the middle: an interceptor that forges certificates and prints what it reads.
 //! - [`proxy`]: the TLS-terminating proxy: HTTPS to the visitor, plain HTTP to the app behind it.
 
+pub mod acme;
 pub mod cli;
 pub mod client;
 pub mod files;

@@ -3,6 +3,7 @@
 //! Wireshark).
 //!
 //! Usage: demo_server [--listen ADDR]... [--passphrase-file FILE] [--plain-http]
+//!        demo_server --acme DIRECTORY_URL [--acme-ca FILE] [--acme-email ADDR] [--acme-challenge tls-alpn-01|http-01]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,6 +83,23 @@ struct Cli {
     /// Worker threads serving connections (default: one per CPU core). 1 is what benchmarks compare.
     #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
+    /// Get the certificate for localhost from an ACME CA (pebble, Let's Encrypt) at this directory URL, answering its challenge on our own port, and renew it while running. `-` reads the URL from standard input once listening (for a CA that must be told our port first).
+    #[arg(long, value_name = "DIRECTORY_URL", conflicts_with_all = ["plain_http", "fernet", "cert", "key", "passphrase_file", "client_ca", "client_auth", "allow_invalid_dates"])]
+    acme: Option<https_demo::acme::DirectorySource>,
+    /// With --acme: the CA certificate that signed the ACME directory's own HTTPS certificate (pebble's test CA), trusted only for talking to the directory. Default: the system's roots.
+    #[arg(long, value_name = "FILE", requires = "acme")]
+    acme_ca: Option<PathBuf>,
+    /// With --acme: a contact address for the account.
+    #[arg(long, value_name = "ADDR", requires = "acme")]
+    acme_email: Option<String>,
+    /// With --acme: how we prove we control localhost: tls-alpn-01 (a special certificate on our TLS port) or http-01 (a token over plain HTTP, answered on the same port).
+    #[arg(
+        long,
+        value_name = "TYPE",
+        default_value = "tls-alpn-01",
+        requires = "acme"
+    )]
+    acme_challenge: https_demo::acme::ChallengeKind,
     /// Seconds in-flight requests may take to finish after Ctrl-C.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     shutdown_grace: u64,
@@ -176,8 +194,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn offer(cli: &Cli) -> tls::server::Offer {
+    tls::server::Offer {
+        tls12_only: cli.tls_max == "1.2",
+        http1_only: cli.http1_only,
+        no_resumption: cli.no_resumption,
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let mut app = server::app::App::default();
+    let mut acme_task = None;
     let transport = if cli.fernet {
         app = app.with_fernet(https_demo::symmetric::key_from_env()?);
         println!(
@@ -191,6 +218,22 @@ async fn run(cli: Cli) -> Result<()> {
             "Serving over PLAIN HTTP: no certificate, no encryption. Anyone on the path can read the message."
         );
         Transport::Plain
+    } else if let Some(directory) = cli.acme.clone() {
+        let acme = https_demo::acme::Acme::new(https_demo::acme::Settings {
+            directory,
+            ca_file: cli.acme_ca.clone(),
+            email: cli.acme_email.clone(),
+            challenge: cli.acme_challenge,
+        });
+        println!(
+            "Proving our identity with a certificate for localhost from an ACME CA, obtained once we listen \
+             (proving to the CA that we control localhost with {}).",
+            cli.acme_challenge.name()
+        );
+        app = app.with_acme_answers(acme.answers());
+        let config = acme.server_config(offer(&cli))?;
+        acme_task = Some(acme);
+        Transport::Tls(config)
     } else {
         let source = Source {
             file: cli.passphrase_file.as_deref(),
@@ -229,11 +272,7 @@ async fn run(cli: Cli) -> Result<()> {
                 PathBuf::from(path).display()
             );
         }
-        let offer = tls::server::Offer {
-            tls12_only: cli.tls_max == "1.2",
-            http1_only: cli.http1_only,
-            no_resumption: cli.no_resumption,
-        };
+        let offer = offer(&cli);
         let clients = match cli.client_auth() {
             Some((file, mode)) => {
                 let cas = tls::trust::TrustedCas::load(&file).map_err(|e| {
@@ -301,7 +340,17 @@ async fn run(cli: Cli) -> Result<()> {
         max_header_bytes: cli.max_header_bytes as usize,
         shutdown_grace: Duration::from_secs(cli.shutdown_grace),
     };
-    server::serve(listeners, transport, limits, app).await
+    let port = listeners.first().map(|l| l.local_addr()).transpose()?;
+    let serving = server::serve(listeners, transport, limits, app);
+    match (acme_task, port) {
+        // The listener answers the CA's validator while the certificate is obtained, then
+        // serves with it; the ACME task returns only if the first certificate cannot be had.
+        (Some(acme), Some(addr)) => tokio::select! {
+            done = serving => done,
+            failed = acme.run(addr.port()) => failed,
+        },
+        _ => serving.await,
+    }
 }
 
 #[cfg(test)]

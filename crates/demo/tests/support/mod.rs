@@ -151,6 +151,8 @@ pub fn ca_file() -> PathBuf {
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// Its standard input (`demo_server --acme -` reads the directory URL there).
+    pub stdin: Option<std::process::ChildStdin>,
     pub stdout: Arc<Mutex<String>>,
     pub stderr: Arc<Mutex<String>>,
 }
@@ -212,12 +214,12 @@ impl Server {
             .env_remove("SSLKEYLOGFILE")
             .env_remove("SECRET_KEY")
             .env_remove("DEMO_SERVER_PASSPHRASE")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if !extra
             .iter()
-            .any(|a| *a == "--plain-http" || a.starts_with("--passphrase-file"))
+            .any(|a| *a == "--plain-http" || *a == "--acme" || a.starts_with("--passphrase-file"))
         {
             cmd.args(["--passphrase-file", "secret/reminder.txt"]);
         }
@@ -228,6 +230,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("cannot start demo_server: {e}"))?;
         let (tx, rx) = mpsc::channel();
+        let stdin = child.stdin.take();
         let (stdout, _) = collect(child.stdout.take().unwrap(), Some(tx));
         let (stderr, stderr_reader) = collect(child.stderr.take().unwrap(), None);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -240,6 +243,7 @@ impl Server {
                         return Ok(Server {
                             child,
                             port,
+                            stdin,
                             stdout,
                             stderr,
                         });
@@ -279,6 +283,33 @@ impl Server {
 
     pub fn logs(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Everything it printed on stdout so far.
+    pub fn said(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded by `limit`) until it has printed `needle` on stdout, or exited; true if
+    /// it printed it.
+    pub fn wait_for_said(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.said().contains(needle) {
+                return true;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(50));
+                return self.said().contains(needle);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Waits (bounded) for it to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        self.child.wait_timeout(limit)
     }
 
     /// Waits (bounded) until the server has logged `needle`: a log line may follow the event

@@ -300,7 +300,7 @@ pub fn explain_timeout(cx: &FailureContext<'_>) -> String {
 
 /// Every error of the chain. An `io::Error` is followed into the error it wraps (which may be
 /// another `io::Error`: reqwest wraps tokio-rustls' one), since its `source()` would skip it.
-fn links<'a>(err: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
+pub(crate) fn links<'a>(err: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
     let mut out = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {

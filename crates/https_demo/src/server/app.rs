@@ -30,6 +30,8 @@ pub struct App {
     client_cas: Arc<[String]>,
     /// `--upstream`: the app behind this server, which answers every page but the server's own.
     upstream: Option<Arc<Proxy>>,
+    /// `--acme`: the answers to the CA's validator (http-01 tokens).
+    acme: Option<Arc<crate::acme::challenge::Answers>>,
 }
 
 impl Default for App {
@@ -41,6 +43,7 @@ impl Default for App {
             client_auth: None,
             client_cas: Arc::new([]),
             upstream: None,
+            acme: None,
         }
     }
 }
@@ -99,6 +102,26 @@ impl App {
         let answer = self.respond(&req, facts).await.map(Either::Left);
         drop(in_flight);
         answer
+    }
+
+    /// Answers the ACME CA's validator (`demo_server --acme`).
+    pub fn with_acme_answers(mut self, answers: Arc<crate::acme::challenge::Answers>) -> Self {
+        self.acme = Some(answers);
+        self
+    }
+
+    /// The http-01 answer for a plain-HTTP request line, when it asks for a token we hold.
+    pub fn acme_http01(&self, request_line: &str) -> Option<(String, String)> {
+        let token = crate::acme::challenge::http01_token(request_line)?;
+        let answer = self.acme.as_ref()?.http01(token)?;
+        Some((token.to_string(), answer))
+    }
+
+    /// The CA's tls-alpn-01 validator completed its handshake with us.
+    pub fn acme_tls_alpn01_seen(&self, peer: std::net::SocketAddr, sni: Option<&str>) {
+        if let Some(answers) = &self.acme {
+            answers.tls_alpn01_seen(peer, sni);
+        }
     }
 
     pub fn client_cas(&self) -> &[String] {

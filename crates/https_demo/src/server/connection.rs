@@ -89,9 +89,14 @@ pub async fn handle(
             _ if !let_in(registered, ctx, peer) => return None,
             Ok(FirstBytes::Tls) => {}
             Ok(FirstBytes::PlainHttp) => {
-                let line = sniff::answer_plain_http(stream, local?, limit)
-                    .await
-                    .unwrap_or_default();
+                let mut stream = stream;
+                let head = sniff::read_head(&mut stream, limit).await;
+                // demo_server --acme: the CA's http-01 validator speaks plain HTTP to this port.
+                if let Some((token, answer)) = ctx.app.acme_http01(sniff::request_line(&head)) {
+                    crate::acme::challenge::answer_http01(stream, peer, &token, &answer).await;
+                    return None;
+                }
+                let line = sniff::answer_plain_http(stream, local?, &head).await;
                 if ctx.aborts.log_in_full(Abort::PlainHttp) {
                     tracing::info!(%peer, request = line.as_str(), "plain HTTP sent to the HTTPS port: answered 400 with the https:// URL");
                 }
@@ -153,6 +158,11 @@ pub async fn handle(
     state.mark_opened();
     // 3. The log line: what was negotiated.
     let (_, conn) = tls.get_ref();
+    // demo_server --acme: the CA's tls-alpn-01 validator; the handshake was the whole proof.
+    if conn.alpn_protocol() == Some(crate::acme::challenge::ACME_TLS_ALPN) {
+        ctx.app.acme_tls_alpn01_seen(peer, conn.server_name());
+        return;
+    }
     let h2 = conn.alpn_protocol() == Some(b"h2");
     let mut facts = TlsFacts::new(conn, client_hello_bytes, ctx.app.client_auth());
     facts.wire = Some(Seen::new(wire, conn));

@@ -27,13 +27,8 @@ pub async fn peek(stream: &TcpStream) -> std::io::Result<FirstBytes> {
     })
 }
 
-/// Reads the plain request head (bounded in size and time), answers 400 with the https:// URL
-/// to use instead, and closes.
-pub async fn answer_plain_http(
-    mut stream: TcpStream,
-    local: SocketAddr,
-    limit: Duration,
-) -> Option<String> {
+/// Reads the plain request head, bounded in size and time.
+pub async fn read_head(stream: &mut TcpStream, limit: Duration) -> String {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     let _ = tokio::time::timeout(limit, async {
@@ -45,8 +40,18 @@ pub async fn answer_plain_http(
         }
     })
     .await;
-    let head = String::from_utf8_lossy(&head);
-    let request_line = head.lines().next().unwrap_or("").to_string();
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// The first line of a request head.
+pub fn request_line(head: &str) -> &str {
+    head.lines().next().unwrap_or("")
+}
+
+/// Answers a plain request head read by [`read_head`] with 400 and the https:// URL to use
+/// instead, and closes.
+pub async fn answer_plain_http(mut stream: TcpStream, local: SocketAddr, head: &str) -> String {
+    let request_line = request_line(head).to_string();
     let host = head
         .lines()
         .find_map(|l| {
@@ -71,5 +76,5 @@ pub async fn answer_plain_http(
     );
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
-    Some(request_line)
+    request_line
 }

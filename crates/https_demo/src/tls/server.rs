@@ -89,6 +89,23 @@ pub fn server_config(
     offer: Offer,
     clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 ) -> Result<Arc<ServerConfig>> {
+    let certificate = Arc::new(rustls::sign::SingleCertAndKey::from(identity.key.clone()));
+    Ok(Arc::new(config_with_resolver(
+        certificate,
+        provider,
+        offer,
+        clients,
+    )?))
+}
+
+/// [`server_config`] for a certificate that changes while the server runs (ACME: obtained
+/// after the listener is up, renewed in place): `certificate` picks it at each handshake.
+pub fn config_with_resolver(
+    certificate: Arc<dyn rustls::server::ResolvesServerCert>,
+    provider: Arc<CryptoProvider>,
+    offer: Offer,
+    clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<ServerConfig> {
     let versions: &[&rustls::SupportedProtocolVersion] = if offer.tls12_only {
         &[&rustls::version::TLS12]
     } else {
@@ -102,9 +119,7 @@ pub fn server_config(
         Some(verifier) => builder.with_client_cert_verifier(verifier),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
-        identity.key.clone(),
-    )));
+    let mut config = builder.with_cert_resolver(certificate);
     config.alpn_protocols = if offer.http1_only {
         vec![b"http/1.1".to_vec()]
     } else {
@@ -117,7 +132,7 @@ pub fn server_config(
         config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         config.send_tls13_tickets = 0;
     }
-    Ok(Arc::new(config))
+    Ok(config)
 }
 
 /// Whether the chain leads to the CA in `ca_path` for the certificate's first name, as
