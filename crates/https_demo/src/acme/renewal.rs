@@ -57,7 +57,16 @@ impl ResolvesServerCert for SiteCert {
         if validator {
             return self.answers.tls_alpn01(hello.server_name()?);
         }
-        self.current.read().ok()?.clone()
+        let current = self.current.read().ok()?.clone();
+        if current.is_none() {
+            // rustls only says "no server certificate chain resolved": say why, and what to do.
+            tracing::warn!(
+                "ACME: a visitor asked for {} before the CA issued our certificate, so its handshake \
+                 fails. Next: wait for the \"certificate issued\" line, then connect again.",
+                hello.server_name().unwrap_or("this server")
+            );
+        }
+        current
     }
 }
 
