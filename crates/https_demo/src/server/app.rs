@@ -97,7 +97,8 @@ impl App {
         if let Some(proxy) = &self.upstream
             && proxy.forwards(req.uri().path())
         {
-            return proxy.forward(req, facts.peer, in_flight).await;
+            // Boxed: its future is large, and every request's future would carry its size.
+            return Box::pin(proxy.forward(req, facts.peer, in_flight)).await;
         }
         let answer = self.respond(&req, facts).await.map(Either::Left);
         drop(in_flight);
