@@ -216,9 +216,15 @@ fn steps(
     )
     .map(|m| at(m, messages))
     .unwrap_or_default();
-    let offered = match tls.offered() {
-        Offered::Parsed(hello) => client_hello(&hello),
-        Offered::TooLarge { size } => format!("<p>{}</p>", esc(&super::facts::too_large(size))),
+    // Parsed once for the page: step 2 lists it, step 7 says what of it was readable.
+    let parsed = tls.offered();
+    let hello = match &parsed {
+        Offered::Parsed(hello) => Some(hello.as_ref()),
+        _ => None,
+    };
+    let offered = match &parsed {
+        Offered::Parsed(hello) => client_hello(hello),
+        Offered::TooLarge { size } => format!("<p>{}</p>", esc(&super::facts::too_large(*size))),
         Offered::Unreadable => "<p>This server could not read the ClientHello.</p>".into(),
     };
     step(
@@ -314,16 +320,12 @@ fn steps(
             esc(&tls.suite_name())
         ),
     );
-    let hello = match tls.offered() {
-        Offered::Parsed(hello) => Some(hello),
-        _ => None,
-    };
     let peer = facts.peer.to_string();
     let (in_clear, hidden) = OnThePath {
         tls12,
         client: Some(&peer),
         server: None,
-        hello: hello.as_deref(),
+        hello,
         version: tls.version,
         suite: tls.cipher_suite,
         group: tls.key_exchange_group,
