@@ -499,8 +499,17 @@ pub struct ClosedPort {
 }
 
 pub fn closed_port() -> ClosedPort {
+    held_port(false)
+}
+
+/// A port on 127.0.0.1 bound (never listening) and held while the value lives; with
+/// `reuse_port`, SO_REUSEPORT is set so that another program may listen on it too.
+fn held_port(reuse_port: bool) -> ClosedPort {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    if reuse_port {
+        socket.set_reuse_port(true).unwrap();
+    }
     socket
         .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .unwrap();
@@ -597,15 +606,5 @@ pub fn tls_client_config(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
 /// never listening, so the server binds it too with its own reuseport option and alone accepts
 /// on it, while no other user's socket can take it. Held for as long as the value lives.
 pub fn reusable_port() -> ClosedPort {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket.set_reuse_port(true).unwrap();
-    socket
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .unwrap();
-    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
-    ClosedPort {
-        _socket: socket,
-        port,
-    }
+    held_port(true)
 }
