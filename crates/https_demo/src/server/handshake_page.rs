@@ -248,24 +248,19 @@ fn steps(
             esc(&tls.group_name())
         ),
     );
-    let cert_at = find(
+    let certificate = find(
         messages,
         Side::Server,
         Kind::Handshake(HandshakeType::Certificate),
-    )
-    .map(|m| at(m, messages))
-    .unwrap_or_else(|| "not sent on this connection (a resumed session)".into());
+    );
+    let cert_at = certificate
+        .map(|m| at(m, messages))
+        .unwrap_or_else(|| "not sent on this connection (a resumed session)".into());
     let who = server_certificate
         .map(|s| format!("<p>It says: &ldquo;{}&rdquo;</p>", esc(s)))
         .unwrap_or_default();
     let tls12 = tls.wire.as_ref().is_some_and(|w| w.shape.tls12);
-    let cert_bytes = find(
-        messages,
-        Side::Server,
-        Kind::Handshake(HandshakeType::Certificate),
-    )
-    .filter(|m| m.clear)
-    .map(|m| m.bytes);
+    let cert_bytes = certificate.filter(|m| m.clear).map(|m| m.bytes);
     let visitor = match &tls.client_certificate {
         Some(c) => format!(
             "<p>This server asked who you are too (mutual TLS), and your browser presented a \
